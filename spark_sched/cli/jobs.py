@@ -1,0 +1,35 @@
+"""`spark-sched demo` and `spark-sched submit`: run bundled jobs through spark-submit."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from spark_sched.config import load_settings
+from spark_sched.submit import submit as submit_job
+
+DEMO_JOB = "quickstart"
+
+settings_option = click.option(
+    "--settings", type=click.Path(path_type=Path), default=None, help="Settings file (default conf/spark-sched.toml)."
+)
+
+
+@click.command()
+@click.option("--master", default=None, help="Spark master (default: the settings' master, local[2]).")
+@settings_option
+def demo(master: str | None, settings: Path | None) -> None:
+    """Run the main bundled job on the embedded local default and print what it measured."""
+    sys.exit(submit_job(DEMO_JOB, load_settings(settings), master=master))
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.argument("job")
+@click.option("--master", default=None, help="Spark master URL (e.g. the local cluster's spark://127.0.0.1:PORT).")
+@settings_option
+@click.argument("job_args", nargs=-1, type=click.UNPROCESSED)
+def submit(job: str, master: str | None, settings: Path | None, job_args: tuple[str, ...]) -> None:
+    """Run JOB (a bundled job's name or a path) with spark-submit; its exit code is ours."""
+    sys.exit(submit_job(job, load_settings(settings), list(job_args), master=master))

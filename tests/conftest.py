@@ -1,15 +1,25 @@
-"""Shared fixtures: a real local[2] SparkSession and a real local standalone cluster."""
+"""Shared fixtures: real local[2] SparkSessions and a real local standalone cluster.
+
+`spark` is the suite's default local[2] session, reused while it runs. A test
+that needs its own application conf (FAIR mode, a pool file, locality waits)
+asks for `make_spark(**overrides)`: it stops the active session, starts one with
+those `configure()` overrides and stops it afterwards; the next `spark` user
+gets a fresh default session.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pyspark.sql import SparkSession
 
 from spark_sched import configure, load_settings
 from spark_sched.cluster import ClusterState, LocalCluster
+
+DEFAULT_APP = "spark-sched-tests"
 
 
 @pytest.fixture(scope="session")
@@ -18,16 +28,50 @@ def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("state")
 
 
-@pytest.fixture(scope="session")
-def spark(state_dir: Path) -> Iterator[SparkSession]:
-    """A real local[2] session configured by the toolkit, shared by the suite."""
-    builder = configure(
-        SparkSession.builder, load_settings(), master="local[2]", app_name="spark-sched-tests", state_dir=state_dir
-    )
-    session = builder.getOrCreate()
+def _start(state_dir: Path, **overrides: Any) -> SparkSession:
+    options: dict[str, Any] = {"master": "local[2]", "app_name": DEFAULT_APP, "state_dir": state_dir}
+    options.update(overrides)
+    session = configure(SparkSession.builder, load_settings(), **options).getOrCreate()
     session.sparkContext.setLogLevel("WARN")
-    yield session
-    session.stop()
+    return session
+
+
+def _stop_active() -> None:
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        active.stop()
+
+
+@pytest.fixture
+def spark(state_dir: Path) -> SparkSession:
+    """The default local[2] session, started once and reused while nothing replaced it."""
+    active = SparkSession.getActiveSession()
+    if active is not None and active.sparkContext.appName == DEFAULT_APP and active.sparkContext._jsc is not None:
+        return active
+    _stop_active()
+    return _start(state_dir)
+
+
+@pytest.fixture
+def make_spark(state_dir: Path) -> Iterator[Callable[..., SparkSession]]:
+    """Factory for a session with its own `configure()` overrides; stopped after the test."""
+    started: list[SparkSession] = []
+
+    def factory(**overrides: Any) -> SparkSession:
+        _stop_active()
+        session = _start(state_dir, **overrides)
+        started.append(session)
+        return session
+
+    yield factory
+    for session in started:
+        session.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_sessions_at_exit() -> Iterator[None]:
+    yield
+    _stop_active()
 
 
 @pytest.fixture(scope="module")

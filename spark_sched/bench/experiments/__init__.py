@@ -1,0 +1,1 @@
+"""Experiments, one module each; each module defines `EXPERIMENT`, found by `spark_sched.bench.registry`."""

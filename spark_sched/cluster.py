@@ -17,7 +17,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -218,15 +218,30 @@ class LocalCluster:
 
     def _start_master(self, cores: int, memory: str) -> ClusterState:
         port, webui = _free_port(MASTER_HOST), _free_port(MASTER_HOST)
-        pid = self._spawn("master", MASTER_CLASS, MASTER_HOST, ["--host", MASTER_HOST, "--port", str(port), "--webui-port", str(webui)])
-        return ClusterState(f"spark://{MASTER_HOST}:{port}", pid, f"http://{MASTER_HOST}:{webui}", cores=cores, memory=memory)
+        args = ["--host", MASTER_HOST, "--port", str(port), "--webui-port", str(webui)]
+        pid = self._spawn("master", MASTER_CLASS, MASTER_HOST, args)
+        url, ui = f"spark://{MASTER_HOST}:{port}", f"http://{MASTER_HOST}:{webui}"
+        return ClusterState(url, pid, ui, cores=cores, memory=memory)
 
     def _start_worker(self, state: ClusterState, host: str, rack: str, index: int) -> WorkerInfo:
         port, webui = _free_port(host), _free_port(host)
         work = self.state_dir / "work" / f"worker-{index + 1}"
         work.mkdir(parents=True, exist_ok=True)
-        args = ["--host", host, "--port", str(port), "--webui-port", str(webui), "--cores", str(state.cores),
-                "--memory", state.memory, "--work-dir", str(work), state.master]
+        args = [
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--webui-port",
+            str(webui),
+            "--cores",
+            str(state.cores),
+            "--memory",
+            state.memory,
+            "--work-dir",
+            str(work),
+            state.master,
+        ]
         pid = self._spawn(f"worker-{index + 1}", WORKER_CLASS, host, args)
         return WorkerInfo(host=host, rack=rack, pid=pid, port=port, webui_port=webui)
 
@@ -286,10 +301,8 @@ class LocalCluster:
 
 def _reap(pid: int) -> None:
     """Collect the exit status of a daemon this process started itself, so it leaves no zombie."""
-    try:
+    with suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 @contextmanager

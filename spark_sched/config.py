@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spark_sched.compat import tomllib
 from spark_sched.errors import SettingsError
 
 DEFAULT_SETTINGS_FILE = Path("conf/spark-sched.toml")

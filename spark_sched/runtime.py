@@ -54,5 +54,6 @@ def require_java() -> str:
         raise JavaMissingError(f"java not found; {JAVA_HINT}")
     major = java_major_version(java)
     if major is None or major < MIN_JAVA:
-        raise JavaMissingError(f"{java} is Java {major or 'of unknown version'}, Spark 4 needs {MIN_JAVA}+; {JAVA_HINT}")
+        found = f"Java {major}" if major else "Java of unknown version"
+        raise JavaMissingError(f"{java} is {found}, Spark 4 needs {MIN_JAVA} or newer; {JAVA_HINT}")
     return java

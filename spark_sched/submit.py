@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -58,6 +60,36 @@ def submit(job: str, settings: Settings, job_args: Sequence[str] = (), master: s
         env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         env.pop("SPARK_HOME", None)
         cmd = [str(spark_bin("spark-submit")), "--properties-file", props, str(path), *job_args]
-        return subprocess.call(cmd, env=env)
+        code, refused = _run_watching_auth(cmd, env)
     finally:
         os.unlink(props)
+    if refused and code != 0:
+        raise JobError(
+            f"the master at {conf.get('spark.master')} refused the application: it requires authentication "
+            "(spark.authenticate) and no matching secret was given; submit from the state directory of the "
+            "`spark-sched cluster up` that started it, or set spark.authenticate.secret under [spark]"
+        )
+    return code
+
+
+AUTH_REFUSED = "Expected SaslMessage"
+
+
+def _run_watching_auth(cmd: list[str], env: dict[str, str]) -> tuple[int, bool]:
+    """Run cmd, passing its stderr through, and say whether a master refused it for want of a secret."""
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True, errors="replace")
+    refused = threading.Event()
+
+    def relay() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            sys.stderr.write(line)
+            if AUTH_REFUSED in line and not refused.is_set():
+                refused.set()
+                proc.terminate()  # Spark would retry for a minute before giving up
+
+    reader = threading.Thread(target=relay, daemon=True)
+    reader.start()
+    code = proc.wait()
+    reader.join(timeout=5)
+    return code, refused.is_set()

@@ -13,11 +13,11 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spark_sched.compat import tomllib
 from spark_sched.errors import SettingsError
 
 DEFAULT_TOPOLOGY_FILE = Path("conf/topology.toml")

@@ -6,13 +6,15 @@ PYTEST_ARGS ?=
 
 .PHONY: demo test lint bench cluster-up cluster-down check-java docker-test clean
 
+# Empty when a Java 17+ is found ($JAVA_HOME/bin/java, else java on PATH); else the one line to show.
+JAVA_PROBLEM = $(shell j=$${JAVA_HOME:+$$JAVA_HOME/bin/}java; \
+  if ! command -v $$j >/dev/null 2>&1; then echo "spark-sched needs Java 17 or newer and found no java:"; \
+  else v=$$($$j -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1); \
+  [ "$${v:-0}" -ge 17 ] || echo "spark-sched needs Java 17 or newer and found Java $${v:-of unknown version}:"; fi)
+
 check-java:
-	@java_bin=$${JAVA_HOME:+$$JAVA_HOME/bin/}java; \
-	if ! command -v $$java_bin >/dev/null 2>&1; then \
-	  echo "spark-sched needs Java 17 or newer and found no java: apt-get install openjdk-17-jre-headless (or set JAVA_HOME)"; exit 1; fi; \
-	v=$$($$java_bin -version 2>&1 | sed -n 's/.*version "\([0-9]*\)\.*\([0-9]*\).*/\1/p' | head -n1); \
-	if [ "$${v:-0}" -lt 17 ]; then \
-	  echo "spark-sched needs Java 17 or newer and found Java $${v:-unknown}: apt-get install openjdk-17-jre-headless (or set JAVA_HOME)"; exit 1; fi
+	$(if $(JAVA_PROBLEM),$(error $(JAVA_PROBLEM) apt-get install openjdk-17-jre-headless (or set JAVA_HOME)))
+	@true
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)

@@ -40,5 +40,9 @@ cluster-up: check-java $(STAMP)
 cluster-down: $(STAMP)
 	$(VENV)/bin/spark-sched cluster down
 
+# Build the image and prove it in containers (needs root or a running Docker engine): see docker/README.md.
+docker-test:
+	bash docker/test.sh
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -3,17 +3,31 @@
 from spark_sched.cluster import LocalCluster, local_cluster
 from spark_sched.config import Settings, load_settings
 from spark_sched.errors import ClusterError, JavaMissingError, JobError, SettingsError, SparkSchedError
+from spark_sched.locality import LocalityWait, recommend_locality_wait
+from spark_sched.pools import PoolError, load_pools, pool
+from spark_sched.priority import HIGH, LOW, ActionJob, PreemptibleJob, PriorityClass, PriorityController
 from spark_sched.session import configure
 
 __all__ = [
+    "HIGH",
+    "LOW",
+    "ActionJob",
     "ClusterError",
     "JavaMissingError",
     "JobError",
     "LocalCluster",
+    "LocalityWait",
+    "PoolError",
+    "PreemptibleJob",
+    "PriorityClass",
+    "PriorityController",
     "Settings",
     "SettingsError",
     "SparkSchedError",
     "configure",
     "load_settings",
     "local_cluster",
+    "load_pools",
+    "pool",
+    "recommend_locality_wait",
 ]

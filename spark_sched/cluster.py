@@ -55,6 +55,7 @@ class ClusterState:
     workers: list[WorkerInfo] = field(default_factory=list)
     cores: int = 1
     memory: str = "1g"
+    driver_host: str = MASTER_HOST  # the address a driver must use so that workers reach it
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -105,7 +106,13 @@ def group_members(pgid: int) -> list[int]:
 
 
 class LocalCluster:
-    """Start, inspect and stop the local standalone cluster kept in one state directory."""
+    """Start, inspect and stop the local standalone cluster kept in one state directory.
+
+    Subclasses (the shaped testbed) change where hosts live through the hooks
+    `_prepare`, `_worker_hosts`, `_worker_ports`, `_rack`, `_launch_prefix` and `_release`.
+    """
+
+    master_host = MASTER_HOST
 
     def __init__(self, state_dir: str | Path | None = None) -> None:
         self.state_dir = Path(state_dir) if state_dir else default_state_dir() / "cluster"
@@ -173,11 +180,12 @@ class LocalCluster:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self._write_secret()
         try:
+            self._prepare(workers, topology)
             state = self._start_master(cores, memory)
             self._write_state(state)
-            hosts = [f"127.0.0.{i + 2}" for i in range(workers)]
+            hosts = self._worker_hosts(workers)
             for i, host in enumerate(hosts):
-                state.workers.append(self._start_worker(state, host, topology.rack_of(host, i, workers), i))
+                state.workers.append(self._start_worker(state, host, self._rack(topology, host, i, workers), i))
                 self._write_state(state)
             self._wait_registered(state)
         except BaseException:
@@ -208,7 +216,8 @@ class LocalCluster:
         env["SPARK_LOCAL_IP"] = bind
         env["SPARK_DAEMON_JAVA_OPTS"] = f"{self.marker} {env.get('SPARK_DAEMON_JAVA_OPTS', '')}".strip()
         env.pop("SPARK_HOME", None)
-        cmd = [str(spark_bin("spark-class")), cls, "--properties-file", str(self.state_dir / DAEMON_PROPERTIES), *args]
+        props = str(self.state_dir / DAEMON_PROPERTIES)
+        cmd = [*self._launch_prefix(name), str(spark_bin("spark-class")), cls, "--properties-file", props, *args]
         with open(logs / f"{name}.log", "ab") as log:
             proc = subprocess.Popen(
                 cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True
@@ -216,15 +225,36 @@ class LocalCluster:
         (self.state_dir / f"{name}.pid").write_text(str(proc.pid))
         return proc.pid
 
+    # -- hooks (loopback mode) ----------------------------------------------
+    def _prepare(self, workers: int, topology: Topology) -> None:
+        """Make the hosts exist before anything starts (loopback addresses always do)."""
+
+    def _worker_hosts(self, workers: int) -> list[str]:
+        return [f"127.0.0.{i + 2}" for i in range(workers)]
+
+    def _worker_ports(self, host: str) -> tuple[int, int]:
+        return _free_port(host), _free_port(host)
+
+    def _rack(self, topology: Topology, host: str, index: int, total: int) -> str:
+        return topology.rack_of(host, index, total)
+
+    def _launch_prefix(self, name: str) -> list[str]:
+        """Words put before `spark-class` to start daemon `name` (e.g. `ip netns exec NS`)."""
+        return []
+
+    def _release(self) -> None:
+        """Remove what `_prepare` made; runs after the processes are stopped, also after a failed up."""
+
     def _start_master(self, cores: int, memory: str) -> ClusterState:
-        port, webui = _free_port(MASTER_HOST), _free_port(MASTER_HOST)
-        args = ["--host", MASTER_HOST, "--port", str(port), "--webui-port", str(webui)]
-        pid = self._spawn("master", MASTER_CLASS, MASTER_HOST, args)
-        url, ui = f"spark://{MASTER_HOST}:{port}", f"http://{MASTER_HOST}:{webui}"
-        return ClusterState(url, pid, ui, cores=cores, memory=memory)
+        host = self.master_host
+        port, webui = _free_port(host), _free_port(host)
+        args = ["--host", host, "--port", str(port), "--webui-port", str(webui)]
+        pid = self._spawn("master", MASTER_CLASS, host, args)
+        url, ui = f"spark://{host}:{port}", f"http://{host}:{webui}"
+        return ClusterState(url, pid, ui, cores=cores, memory=memory, driver_host=host)
 
     def _start_worker(self, state: ClusterState, host: str, rack: str, index: int) -> WorkerInfo:
-        port, webui = _free_port(host), _free_port(host)
+        port, webui = self._worker_ports(host)
         work = self.state_dir / "work" / f"worker-{index + 1}"
         work.mkdir(parents=True, exist_ok=True)
         args = [
@@ -282,6 +312,7 @@ class LocalCluster:
                 pids.append(pid)
             pidfile.unlink(missing_ok=True)
         self.state_file.unlink(missing_ok=True)
+        self._release()
         return pids
 
     @staticmethod

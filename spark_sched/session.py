@@ -9,18 +9,28 @@ the local cluster's secret) and returns the builder.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from spark_sched.cluster import LocalCluster
 from spark_sched.config import Settings, load_settings
+from spark_sched.locality import LocalityWait, Recommendation, locality_conf
+from spark_sched.measure.sparkmeasure import spark_conf as measure_conf
+from spark_sched.pools.conf import pool_conf
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 LOOPBACK = "127.0.0.1"
 LOG4J_CONFIG = Path(__file__).resolve().parent / "log4j2.properties"
+# The UI's status store feeds measure(); keep enough of it for long experiments (defaults: 1000/1000/100000).
+UI_RETENTION = {
+    "spark.ui.retainedJobs": "10000",
+    "spark.ui.retainedStages": "10000",
+    "spark.ui.retainedTasks": "500000",
+}
 
 
 def under_spark_submit() -> bool:
@@ -37,6 +47,25 @@ def cluster_secret(master: str, state_dir: os.PathLike[str] | str) -> str | None
     return None
 
 
+def cluster_driver_host(master: str, state_dir: os.PathLike[str] | str) -> str:
+    """Where the driver must listen for that cluster's executors: loopback, or the shaped testbed's gateway."""
+    state = LocalCluster(os.path.join(state_dir, "cluster")).read_state()
+    return state.driver_host if state is not None and state.master == master else LOOPBACK
+
+
+def cluster_slots(master: str, state_dir: os.PathLike[str] | str) -> tuple[int, int] | None:
+    """(nodes, slots per node) for `locality = "auto"`: local[N] is one node; a spark-sched cluster says its own."""
+    match = re.fullmatch(r"local\[(\d+)\]", master)
+    if match:
+        return 1, int(match.group(1))
+    if master == "local":
+        return 1, 1
+    state = LocalCluster(os.path.join(state_dir, "cluster")).read_state()
+    if state is not None and state.master == master and state.workers:
+        return len(state.workers), state.cores
+    return None
+
+
 def spark_conf(settings: Settings, master_given: bool = False) -> dict[str, str]:
     """The Spark conf the settings stand for (pure: reads only the settings and the cluster's secret)."""
     events = settings.event_log_path
@@ -45,8 +74,8 @@ def spark_conf(settings: Settings, master_given: bool = False) -> dict[str, str]
         "spark.eventLog.enabled": "true",
         "spark.eventLog.dir": events.resolve().as_uri(),
         "spark.ui.killEnabled": "false",
-        "spark.driver.host": LOOPBACK,
-        "spark.driver.bindAddress": LOOPBACK,
+        "spark.driver.host": cluster_driver_host(settings.master, settings.state_dir),
+        "spark.driver.bindAddress": cluster_driver_host(settings.master, settings.state_dir),
         "spark.pyspark.python": sys.executable,
         "spark.pyspark.driver.python": sys.executable,
         "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()}",
@@ -58,6 +87,11 @@ def spark_conf(settings: Settings, master_given: bool = False) -> dict[str, str]
     if secret:
         conf["spark.authenticate"] = "true"
         conf["spark.authenticate.secret"] = secret
+    if settings.locality:
+        slots = cluster_slots(settings.master, settings.state_dir)
+        conf.update(locality_conf(settings.locality, slots, settings.source))
+    conf.update(UI_RETENTION)
+    conf.update(measure_conf(settings))
     conf.update(settings.spark_conf)
     return conf
 
@@ -72,11 +106,25 @@ def configure(
     `settings` defaults to `conf/spark-sched.toml` (or built-in defaults); keyword
     `overrides` name Settings fields, e.g. `configure(builder, master="local[2]")`.
     The UI binds to loopback through SPARK_LOCAL_IP, which Spark reads when the JVM starts.
+    `locality` takes the settings strings ("auto", "3s", ...) or a LocalityWait / Recommendation
+    object (see `spark_sched.locality`).
     """
     base = settings or load_settings()
+    waits = overrides.get("locality")
+    if isinstance(waits, (LocalityWait, Recommendation)):  # an object, not a settings string: applied below
+        overrides = {k: v for k, v in overrides.items() if k != "locality"}
     resolved = base.replace(**overrides) if overrides else base
     resolved.event_log_path.mkdir(parents=True, exist_ok=True)
+    conf = spark_conf(resolved, master_given="master" in overrides)
+    if conf["spark.driver.bindAddress"] != LOOPBACK:  # shaped testbed: UI where uiWebUrl points (a fresh JVM only)
+        os.environ["SPARK_LOCAL_IP"] = conf["spark.driver.bindAddress"]
     os.environ.setdefault("SPARK_LOCAL_IP", LOOPBACK)
-    for key, value in spark_conf(resolved, master_given="master" in overrides).items():
+    # Outside spark-submit, Python workers run $PYSPARK_PYTHON (default `python3`), not spark.pyspark.python.
+    os.environ.setdefault("PYSPARK_PYTHON", conf.get("spark.pyspark.python", sys.executable))
+    if isinstance(waits, (LocalityWait, Recommendation)):
+        conf.update(locality_conf(waits, None))
+    if resolved.pools is not None:  # FAIR mode and the rendered XML; the user's own [spark] keys still win
+        conf = {**pool_conf(resolved.pools, resolved.state_dir), **conf}
+    for key, value in conf.items():
         builder = builder.config(key, value)
     return builder

@@ -9,6 +9,7 @@ import click
 
 from spark_sched.cluster import LocalCluster
 from spark_sched.config import default_state_dir
+from spark_sched.testbed import ShapedCluster, cross_rack_bytes, is_shaped, require_tools
 from spark_sched.topology import load_topology
 
 state_dir_option = click.option(
@@ -19,8 +20,10 @@ state_dir_option = click.option(
 )
 
 
-def _cluster(state_dir: Path | None) -> LocalCluster:
-    return LocalCluster(state_dir or default_state_dir() / "cluster")
+def _cluster(state_dir: Path | None, shaped: bool = False) -> LocalCluster:
+    """The cluster of that state dir; the shaped kind when asked for or when one was started there."""
+    path = state_dir or default_state_dir() / "cluster"
+    return ShapedCluster(path) if shaped or is_shaped(path) else LocalCluster(path)
 
 
 @click.group()
@@ -33,10 +36,17 @@ def cluster() -> None:
 @click.option("--cores", default=1, show_default=True, help="Cores per worker.")
 @click.option("--memory", default="1g", show_default=True, help="Memory per worker.")
 @click.option("--topology", type=click.Path(path_type=Path), default=None, help="Host-to-rack map (TOML).")
+@click.option(
+    "--shaped",
+    is_flag=True,
+    help="Each worker in its own network namespace behind tc-shaped host links and rack uplinks (root, iproute2).",
+)
 @state_dir_option
-def up(workers: int, cores: int, memory: str, topology: Path | None, state_dir: Path | None) -> None:
+def up(workers: int, cores: int, memory: str, topology: Path | None, shaped: bool, state_dir: Path | None) -> None:
     """Start master and workers; returns when every worker has registered."""
-    local = _cluster(state_dir)
+    if shaped:
+        require_tools()
+    local = _cluster(state_dir, shaped)
     state = local.up(workers=workers, cores=cores, memory=memory, topology=load_topology(topology))
     click.echo(state.master)
 
@@ -64,3 +74,25 @@ def down(state_dir: Path | None) -> None:
     """Stop exactly the processes `up` started (idempotent)."""
     stopped = _cluster(state_dir).down()
     click.echo(f"stopped {len(stopped)} process group(s)" if stopped else "nothing running")
+
+
+@cluster.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@state_dir_option
+def links(as_json: bool, state_dir: Path | None) -> None:
+    """Bytes sent and received on each host link and rack uplink of the shaped testbed (kernel counters)."""
+    local = _cluster(state_dir)
+    rows = local.links() if isinstance(local, ShapedCluster) else []
+    if as_json:
+        click.echo(json.dumps({"links": rows, "cross_rack_bytes": cross_rack_bytes(rows)}))
+        return
+    if not rows:
+        click.echo("no shaped testbed running (start one with `spark-sched cluster up --shaped`)")
+        return
+    click.echo(f"{'kind':<12} {'name':<16} {'rack':<5} {'rate':<8} {'sent':>14} {'received':>14}")
+    for row in rows:
+        rack = row.get("rack", row["name"] if row["kind"] == "rack_uplink" else "")
+        click.echo(
+            f"{row['kind']:<12} {row['name']:<16} {rack:<5} {row['rate']:<8} {row['sent']:>14} {row['received']:>14}"
+        )
+    click.echo(f"cross-rack bytes (all uplinks, both ways): {cross_rack_bytes(rows)}")

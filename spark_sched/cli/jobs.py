@@ -10,7 +10,9 @@ import click
 from spark_sched.config import load_settings
 from spark_sched.submit import submit as submit_job
 
-DEMO_JOB = "quickstart"
+DEMO_JOB = "unified_stream_batch"
+# Without and with the priority controller, side by side (the quickstart job stays: `spark-sched submit quickstart`).
+DEMO_VARIANTS = "fair,requeue"
 
 settings_option = click.option(
     "--settings", type=click.Path(path_type=Path), default=None, help="Settings file (default conf/spark-sched.toml)."
@@ -19,10 +21,15 @@ settings_option = click.option(
 
 @click.command()
 @click.option("--master", default=None, help="Spark master (default: the settings' master, local[2]).")
+@click.option("--seconds", type=click.FloatRange(min=5), default=40.0, show_default=True, help="Run time per variant.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Where plots and figures go.")
 @settings_option
-def demo(master: str | None, settings: Path | None) -> None:
-    """Run the main bundled job on the embedded local default and print what it measured."""
-    sys.exit(submit_job(DEMO_JOB, load_settings(settings), master=master))
+def demo(master: str | None, seconds: float, out: Path | None, settings: Path | None) -> None:
+    """Run the unified stream/batch application without and with the priority controller; print and plot it."""
+    args = ["--variants", DEMO_VARIANTS, "--seconds", str(seconds)]
+    if out is not None:
+        args += ["--out", str(out.resolve())]
+    sys.exit(submit_job(DEMO_JOB, load_settings(settings), args, master=master))
 
 
 @click.command(context_settings={"ignore_unknown_options": True})

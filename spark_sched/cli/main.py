@@ -11,8 +11,12 @@ from typing import Any
 
 import click
 
+from spark_sched.cli.bench import bench
 from spark_sched.cli.cluster import cluster
 from spark_sched.cli.jobs import demo, submit
+from spark_sched.cli.locality import locality
+from spark_sched.cli.pools import pools
+from spark_sched.cli.report import report
 from spark_sched.errors import SparkSchedError
 
 EXIT_USAGE = 2
@@ -35,8 +39,12 @@ def cli() -> None:
     """Make Spark's scheduler do what the scheduling research showed it should."""
 
 
+cli.add_command(bench)
 cli.add_command(cluster)
 cli.add_command(demo)
+cli.add_command(locality)
+cli.add_command(report)
+cli.add_command(pools)
 cli.add_command(submit)
 
 

@@ -1,0 +1,278 @@
+"""`pools`: do measured shares follow the configured (hierarchical) weights?
+
+Every pool runs one saturating job at once (threads, each in its pool, many
+JVM sleep tasks: `reflect('java.lang.Thread', 'sleep', ms)`, no Python worker
+in the way). A pool's measured share is its time-averaged fraction of the
+running tasks while every pool still had tasks waiting (`pools.shares`), read
+from Spark's task records through `measure()`. Each run is its own application,
+since the scheduler mode is per application; the experiment starts its own
+standalone cluster (2 workers x 6 cores = 12 slots) unless `--master` is given.
+
+Variants:
+* `fifo`: the three jobs of `fair_hierarchy`, FIFO mode; compared with the same
+  configured shares, it shows FIFO's starvation (one job takes every slot).
+* `fair_flat`: two pools, weights 2:1.
+* `fair_hierarchy`: root -> etl{alice, bob}, adhoc{carol}, all weight 1
+  (flattened to alice 1, bob 1, carol 2): shares 1/4, 1/4, 1/2.
+* `hierarchy_idle_bob`: the same pools with bob idle. A true hierarchy would
+  give alice etl's whole half; the flattened pools give alice 1/3 and carol 2/3.
+  `configured_share` is what the flattened weights promise over the busy pools,
+  `hierarchical_share` what a nested scheduler would give, `hierarchy_gap` the
+  measured distance from the latter: what flattening cannot express.
+
+Why 12 slots: Spark's comparator hands out whole slots and breaks ties by pool
+name, so with S slots a pool's steady share is a multiple of 1/S. 2:1 needs S
+divisible by 3 and 1:1:2 by 4 (on 4 slots, 2:1 settles at 3:1 = 0.75/0.25).
+"""
+
+from __future__ import annotations
+
+import queue
+import shutil
+import tempfile
+import time
+from contextlib import nullcontext
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from spark_sched.bench.base import BenchContext, Target
+from spark_sched.errors import ClusterError
+from spark_sched.pools.flatten import flatten
+from spark_sched.pools.model import FAIR, Pool, PoolTree
+from spark_sched.pools.shares import TaskSpan, contention_window, max_error, measured_shares
+from spark_sched.pools.toml_io import dump_toml
+
+TARGET_ERROR = 0.05
+WORKERS, CORES = 2, 6
+EXECUTOR_TIMEOUT_S = 180.0
+TAG = "pools-bench-"
+
+FLAT = PoolTree((Pool("etl", FAIR, 2), Pool("adhoc", FAIR, 1)), "fair_flat")
+HIERARCHY = PoolTree(
+    (
+        Pool("etl", FAIR, 1, 0, (Pool("alice", FAIR), Pool("bob", FAIR))),
+        Pool("adhoc", FAIR, 1, 0, (Pool("carol", FAIR),)),
+    ),
+    "fair_hierarchy",
+)
+# variant -> (pool tree or None for FIFO, the pools that run a job)
+VARIANTS: dict[str, tuple[PoolTree | None, tuple[str, ...]]] = {
+    "fifo": (None, ("alice", "bob", "carol")),
+    "fair_flat": (FLAT, ("etl", "adhoc")),
+    "fair_hierarchy": (HIERARCHY, ("alice", "bob", "carol")),
+    "hierarchy_idle_bob": (HIERARCHY, ("alice", "carol")),
+}
+
+
+def configured_shares(tree: PoolTree, busy: tuple[str, ...]) -> dict[str, float]:
+    """What Spark's flattened weights promise the busy pools (idle pools' weight drops out)."""
+    weights = {leaf.name: leaf.weight for leaf in flatten(tree).leaves if leaf.name in busy}
+    total = sum(weights.values())
+    return {name: weights[name] / total for name in busy}
+
+
+def hierarchical_shares(tree: PoolTree, busy: tuple[str, ...]) -> dict[str, float]:
+    """What a truly nested fair scheduler gives: idle subtrees' shares go to their siblings first."""
+
+    def visit(pools: tuple[Pool, ...], share: Fraction, out: dict[str, Fraction]) -> None:
+        active = [p for p in pools if _has_busy(p, busy)]
+        total = sum(p.weight for p in active)
+        for p in active:
+            own = share * Fraction(p.weight, total)
+            if p.is_leaf:
+                out[p.name] = own
+            else:
+                visit(p.children, own, out)
+
+    result: dict[str, Fraction] = {}
+    visit(tree.pools, Fraction(1), result)
+    return {name: float(result[name]) for name in busy}
+
+
+def _has_busy(pool: Pool, busy: tuple[str, ...]) -> bool:
+    return pool.name in busy if pool.is_leaf else any(_has_busy(c, busy) for c in pool.children)
+
+
+class PoolsExperiment:
+    name = "pools"
+    description = (
+        "Saturating jobs in every pool at once: measured vs configured shares, FIFO vs FAIR flat (2:1) vs "
+        "FAIR hierarchy, plus an idle sibling (target max_share_error <= 0.05)"
+    )
+    variants = tuple(VARIANTS)
+
+    def __init__(self) -> None:
+        self.state_dir: Path | None = None
+        self.cluster: Any = None
+        self.master = ""
+        self.files: dict[str, str] = {}
+
+    # -- setup / teardown ---------------------------------------------------
+    def setup(self, ctx: BenchContext) -> None:
+        from spark_sched.cluster import LocalCluster
+
+        self.state_dir = Path(tempfile.mkdtemp(prefix="spark-sched-bench-pools-"))
+        if ctx.master:
+            self.master = ctx.master
+        else:
+            self.cluster = LocalCluster(self.state_dir / "cluster")
+            self.master = self.cluster.up(workers=WORKERS, cores=CORES, memory="1g").master
+            ctx.cluster.update({"workers": WORKERS, "cores_per_worker": CORES})
+        ctx.cluster["master"] = self.master
+        for tree in (FLAT, HIERARCHY):
+            path = self.state_dir / f"{tree.source}.toml"
+            path.write_text(dump_toml(tree, f"pools bench: {tree.source}"), encoding="utf-8")
+            self.files[tree.source] = str(path)
+        ctx.params.update({"task_ms": 400 if ctx.quick else 500, "waves": 8 if ctx.quick else 15})
+        ctx.params["window"] = "last pool's first task launch -> first pool's last task launch"
+
+    def teardown(self, ctx: BenchContext) -> None:
+        if self.cluster is not None:
+            self.cluster.down()
+            self.cluster = None
+        if self.state_dir is not None:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+            self.state_dir = None
+
+    # -- one run ----------------------------------------------------------
+    def _session(self, variant: str, tree: PoolTree | None) -> Any:
+        from pyspark.sql import SparkSession
+
+        from spark_sched import configure, load_settings
+
+        options: dict[str, Any] = {
+            "master": self.master,
+            "state_dir": self.state_dir,
+            "app_name": f"bench-pools-{variant}",
+            "pools": self.files[tree.source] if tree is not None else "",
+        }
+        builder = configure(SparkSession.builder, load_settings(), **options)
+        builder = builder.config("spark.executor.memory", "512m").config("spark.ui.showConsoleProgress", "false")
+        spark = builder.getOrCreate()
+        spark.sparkContext.setLogLevel("ERROR")
+        return spark
+
+    def _wait_for_executors(self, spark: Any, ctx: BenchContext) -> int:
+        """Block until the cluster's executors registered (all of ours; at least one of a given master)."""
+        wanted = WORKERS if self.cluster is not None else 0 if self.master.startswith("local") else 1
+        deadline = time.monotonic() + EXECUTOR_TIMEOUT_S
+        while spark.sparkContext._jsc.sc().getExecutorMemoryStatus().size() - 1 < wanted:
+            if time.monotonic() > deadline:
+                raise ClusterError(f"pools bench: {wanted} executors did not register in {EXECUTOR_TIMEOUT_S:.0f}s")
+            time.sleep(0.2)
+        slots = int(spark.sparkContext.defaultParallelism)
+        ctx.params["slots"] = slots
+        return slots
+
+    @staticmethod
+    def _sleep_job(spark: Any, tasks: int, ms: int) -> None:
+        spark.range(0, tasks, 1, tasks).selectExpr(
+            f"reflect('java.lang.Thread', 'sleep', cast({ms} as bigint))"
+        ).collect()
+
+    def _submit_all(self, spark: Any, busy: tuple[str, ...], in_pools: bool, tasks: int, ms: int) -> None:
+        """One job per pool, all released at once; when the first finishes, the rest are cancelled."""
+        import threading
+
+        from pyspark import InheritableThread
+
+        from spark_sched.pools import pool
+
+        sc = spark.sparkContext
+        start, done = threading.Barrier(len(busy)), queue.Queue()
+
+        def leaf_job(leaf: str) -> None:
+            sc.setInterruptOnCancel(True)
+            sc.addJobTag(TAG + leaf)
+            try:
+                with pool(leaf, spark) if in_pools else nullcontext():
+                    start.wait()
+                    self._sleep_job(spark, tasks, ms)
+            except Exception:  # noqa: BLE001 - the jobs cancelled below end in an error by design
+                pass
+            finally:
+                done.put(leaf)
+
+        threads = [InheritableThread(target=leaf_job, args=(leaf,)) for leaf in busy]
+        for thread in threads:
+            thread.start()
+        first = done.get()
+        for leaf in busy:
+            if leaf != first:
+                sc.cancelJobsWithTag(TAG + leaf)
+        for thread in threads:
+            thread.join()
+
+    def run(self, variant: str, repetition: int, ctx: BenchContext) -> dict[str, float]:
+        from spark_sched.measure import measure
+
+        tree, busy = VARIANTS[variant]
+        spark = self._session(variant, tree)
+        try:
+            slots = self._wait_for_executors(spark, ctx)
+            ms = int(ctx.params["task_ms"])
+            self._sleep_job(spark, slots, ms)  # warm-up: the same code generated, classes loaded on every executor
+            with measure(spark, source="spark") as m:
+                self._submit_all(spark, busy, tree is not None, slots * int(ctx.params["waves"]), ms)
+            tasks, jobs = m.tasks(), m.jobs()
+        finally:
+            spark.stop()
+        return self._metrics(variant, busy, tasks, jobs)
+
+    # -- figures ----------------------------------------------------------
+    @staticmethod
+    def _leaf_of(tags: Any, busy: tuple[str, ...]) -> str | None:
+        for leaf in busy:
+            if TAG + leaf in tuple(tags):
+                return leaf
+        return None
+
+    def _metrics(self, variant: str, busy: tuple[str, ...], tasks: Any, jobs: Any) -> dict[str, float]:
+        submitted: dict[str, float] = {}
+        for _, job in jobs.iterrows():
+            leaf = self._leaf_of(job["jobTags"], busy)
+            if leaf is not None:
+                submitted[leaf] = min(submitted.get(leaf, float("inf")), float(job["submissionTime"]))
+        spans = []
+        for _, task in tasks.iterrows():
+            leaf = self._leaf_of(task["jobTags"], busy)
+            if leaf is not None and task["launchTime"]:
+                finish = float(task["finishTime"]) or float(task["launchTime"])
+                spans.append(TaskSpan(leaf, float(task["launchTime"]), finish))
+        start, end = contention_window(submitted, spans)
+        measured = measured_shares(spans, start, end, busy)
+        tree = VARIANTS[variant][0] or HIERARCHY
+        configured = configured_shares(tree, busy)
+        metrics = {"max_share_error": max_error(measured, configured), "window_s": (end - start) / 1000}
+        metrics.update({f"measured_share.{p}": measured[p] for p in busy})
+        metrics.update({f"configured_share.{p}": configured[p] for p in busy})
+        if variant == "fifo":
+            metrics["min_measured_share"] = min(measured.values())
+        if variant == "hierarchy_idle_bob":
+            ideal = hierarchical_shares(tree, busy)
+            metrics["hierarchy_gap"] = max_error(measured, ideal)
+            metrics.update({f"hierarchical_share.{p}": ideal[p] for p in busy})
+        return metrics
+
+    def summarize(
+        self, variants: dict[str, dict[str, float]], ctx: BenchContext
+    ) -> tuple[dict[str, float], dict[str, Target]]:
+        targets = {}
+        for variant in ("fair_flat", "fair_hierarchy"):
+            error = variants.get(variant, {}).get("max_share_error", float("nan"))
+            targets[f"{variant}.max_share_error"] = Target(error, f"<= {TARGET_ERROR}", error <= TARGET_ERROR)
+        ratios = {
+            "fifo.max_share_error": variants.get("fifo", {}).get("max_share_error", float("nan")),
+            "fifo.min_measured_share": variants.get("fifo", {}).get("min_measured_share", float("nan")),
+            "hierarchy_idle_bob.max_share_error": variants.get("hierarchy_idle_bob", {}).get(
+                "max_share_error", float("nan")
+            ),
+            "hierarchy_idle_bob.hierarchy_gap": variants.get("hierarchy_idle_bob", {}).get(
+                "hierarchy_gap", float("nan")
+            ),
+        }
+        return ratios, targets
+
+
+EXPERIMENT = PoolsExperiment()

@@ -1,0 +1,136 @@
+"""Run one experiment's variants side by side: set up once, interleave repetitions, keep medians and spread.
+
+Repetitions are interleaved (v1, v2, v3, v1, v2, v3, ...) so that drift on a
+shared 2-core machine (another process, a warm JIT, a full page cache) hits
+every variant alike; a ratio of medians taken this way is what the experiment
+reports, never a lone absolute time.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from spark_sched.bench.base import BenchContext, Experiment, Target
+
+MIN_REPETITIONS = 3
+
+# Called after every run: (variant, repetition, metrics). The CLI draws its progress bar with it.
+ProgressHook = Callable[[str, int, dict[str, float]], None]
+
+
+@dataclass
+class BenchResult:
+    """Everything one harness run produced, in the JSON shape DESIGN.md gives (plus spread and raw runs)."""
+
+    experiment: str
+    description: str
+    spark: str
+    cluster: dict[str, Any]
+    params: dict[str, Any]
+    variants: dict[str, dict[str, float]]
+    spread: dict[str, dict[str, dict[str, float]]]
+    runs: dict[str, list[dict[str, float]]]
+    ratios: dict[str, float]
+    targets: dict[str, Target]
+    repetitions: int
+    quick: bool
+    master: str | None
+    started: float
+    seconds: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "experiment": self.experiment,
+            "description": self.description,
+            "spark": self.spark,
+            "cluster": self.cluster,
+            "params": self.params,
+            "variants": self.variants,
+            "ratios": self.ratios,
+            "targets": {name: t.to_json() for name, t in self.targets.items()},
+            "spread": self.spread,
+            "runs": self.runs,
+            "repetitions": self.repetitions,
+            "quick": self.quick,
+            "master": self.master,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def spark_version() -> str:
+    """The pyspark version this run used (the JVM is the same distribution)."""
+    import pyspark
+
+    return pyspark.__version__
+
+
+def _metric_names(runs: list[dict[str, float]]) -> list[str]:
+    names: list[str] = []
+    for run in runs:
+        names.extend(n for n in run if n not in names)
+    return names
+
+
+def _present(value: float | None) -> bool:
+    return value is not None and not math.isnan(float(value))
+
+
+def medians_and_spread(
+    runs: dict[str, list[dict[str, float]]],
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, dict[str, float]]]]:
+    """Per variant and metric: the median, and min/max/n of the repetitions (missing or NaN values skipped)."""
+    medians: dict[str, dict[str, float]] = {}
+    spread: dict[str, dict[str, dict[str, float]]] = {}
+    for variant, variant_runs in runs.items():
+        medians[variant], spread[variant] = {}, {}
+        for metric in _metric_names(variant_runs):
+            values = [float(r[metric]) for r in variant_runs if _present(r.get(metric))]
+            if not values:
+                continue
+            medians[variant][metric] = statistics.median(values)
+            spread[variant][metric] = {"min": min(values), "max": max(values), "n": len(values)}
+    return medians, spread
+
+
+def run_experiment(experiment: Experiment, ctx: BenchContext, on_run: ProgressHook | None = None) -> BenchResult:
+    """Set up, run every variant `ctx.repetitions` times interleaved, summarize; always tear down."""
+    started = time.time()
+    runs: dict[str, list[dict[str, float]]] = {v: [] for v in experiment.variants}
+    try:
+        experiment.setup(ctx)
+        repetitions = max(MIN_REPETITIONS, int(ctx.repetitions))
+        ctx.repetitions = repetitions
+        for repetition in range(repetitions):
+            for variant in experiment.variants:
+                metrics = experiment.run(variant, repetition, ctx)
+                runs[variant].append(dict(metrics))
+                if on_run is not None:
+                    on_run(variant, repetition, metrics)
+        medians, spread = medians_and_spread(runs)
+        ratios, targets = experiment.summarize(medians, ctx)
+    finally:
+        experiment.teardown(ctx)
+    return BenchResult(
+        experiment=experiment.name,
+        description=experiment.description,
+        spark=spark_version(),
+        cluster=dict(ctx.cluster),
+        params=dict(ctx.params),
+        variants=medians,
+        spread=spread,
+        runs=runs,
+        ratios=dict(ratios),
+        targets=dict(targets),
+        repetitions=ctx.repetitions,
+        quick=ctx.quick,
+        master=ctx.master,
+        started=started,
+        seconds=time.time() - started,
+    )

@@ -1,0 +1,144 @@
+"""One schema for every source: sparkMeasure's metric names and units (ms), plus what sparkMeasure lacks.
+
+sparkMeasure keeps only successful tasks and no end reason; Spark's REST API and
+event log keep every attempt. Both are mapped onto the names below so a report,
+a plot or a reward never cares where a number came from. Times are ms; Spark's
+CPU and shuffle-write times arrive in ns and are floor-divided per record, as
+sparkMeasure does.
+"""
+
+from __future__ import annotations
+
+import re
+
+NS_PER_MS = 1_000_000
+
+# Metrics sparkMeasure reports per stage and per task, in its order (REFERENCE.md).
+METRICS: tuple[str, ...] = (
+    "executorRunTime",
+    "executorCpuTime",
+    "executorDeserializeTime",
+    "executorDeserializeCpuTime",
+    "resultSerializationTime",
+    "jvmGCTime",
+    "shuffleFetchWaitTime",
+    "shuffleWriteTime",
+    "resultSize",
+    "diskBytesSpilled",
+    "memoryBytesSpilled",
+    "peakExecutionMemory",
+    "recordsRead",
+    "bytesRead",
+    "recordsWritten",
+    "bytesWritten",
+    "shuffleRecordsRead",
+    "shuffleTotalBlocksFetched",
+    "shuffleLocalBlocksFetched",
+    "shuffleRemoteBlocksFetched",
+    "shuffleTotalBytesRead",
+    "shuffleLocalBytesRead",
+    "shuffleRemoteBytesRead",
+    "shuffleRemoteBytesReadToDisk",
+    "shuffleBytesWritten",
+    "shuffleRecordsWritten",
+)
+
+# Metrics whose source unit is ns (Spark's REST API and event log); converted to ms.
+NS_METRICS = frozenset({"executorCpuTime", "executorDeserializeCpuTime", "shuffleWriteTime"})
+
+# Aggregates that sparkMeasure takes as the largest per-stage total instead of the sum over stages.
+MAX_STAGE_METRICS = frozenset({"resultSize"})
+
+# sparkMeasure's aggregate_stagemetrics() names, in its order.
+AGGREGATE_NAMES: tuple[str, ...] = ("numStages", "numTasks", "elapsedTime", "stageDuration", *METRICS)
+
+# What the toolkit adds to the aggregate.
+EXTRA_AGGREGATES: tuple[str, ...] = ("numKilledTasks", "numFailedTasks", "wastedTaskTime", "localityFraction")
+
+LOCALITY_LEVELS: tuple[str, ...] = ("PROCESS_LOCAL", "NODE_LOCAL", "RACK_LOCAL", "NO_PREF", "ANY")
+
+STATUSES: tuple[str, ...] = ("SUCCESS", "KILLED", "FAILED", "RUNNING")
+
+TASK_KEYS: tuple[str, ...] = (
+    "jobId",
+    "stageId",
+    "stageAttemptId",
+    "taskId",
+    "index",
+    "attempt",
+    "launchTime",
+    "finishTime",
+    "taskDuration",
+    "schedulerDelayTime",
+    "gettingResultTime",
+    "executorId",
+    "host",
+    "taskLocality",
+    "speculative",
+    "status",
+    "killReason",
+    "pool",
+    "jobTags",
+)
+TASK_COLUMNS: tuple[str, ...] = (*TASK_KEYS, *METRICS)
+
+STAGE_KEYS: tuple[str, ...] = (
+    "jobId",
+    "stageId",
+    "attemptId",
+    "name",
+    "status",
+    "submissionTime",
+    "completionTime",
+    "stageDuration",
+    "numTasks",
+    "numKilledTasks",
+    "numFailedTasks",
+    "pool",
+    "jobTags",
+)
+STAGE_COLUMNS: tuple[str, ...] = (*STAGE_KEYS, *METRICS)
+
+JOB_COLUMNS: tuple[str, ...] = (
+    "jobId",
+    "name",
+    "status",
+    "submissionTime",
+    "completionTime",
+    "duration",
+    "stageIds",
+    "jobTags",
+)
+
+# Tags Spark adds itself when a SparkSession runs SQL; `spark.addTag(t)` reaches jobs as
+# "spark-session-<uuid>-thread-<uuid>-<t>". Users think in their own tags, so we strip these.
+_UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_SESSION_TAG = re.compile(rf"^spark-session-{_UUID}(-execution-root-id-\d+)?$")
+_SESSION_USER_TAG = re.compile(rf"^spark-session-{_UUID}-thread-{_UUID}-(.+)$")
+
+
+def user_tags(tags: list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
+    """The tags a user set (sc.addJobTag as is, spark.addTag without Spark's session prefix), sorted."""
+    result: set[str] = set()
+    for tag in tags or ():
+        if _SESSION_TAG.match(tag):
+            continue
+        managed = _SESSION_USER_TAG.match(tag)
+        result.add(managed.group(1) if managed else tag)
+    return tuple(sorted(result))
+
+
+def ns_to_ms(value: float | int | None) -> int:
+    """Spark's ns figures as sparkMeasure's ms (floor, like sparkMeasure's integer division)."""
+    return int(value or 0) // NS_PER_MS
+
+
+def task_status(failed: bool, killed: bool, finished: bool) -> str:
+    """Spark's TaskInfo.status from its flags (the event log keeps flags, the REST API the string)."""
+    if not finished:
+        return "RUNNING"
+    if failed:
+        return "FAILED"
+    if killed:
+        return "KILLED"
+    return "SUCCESS"

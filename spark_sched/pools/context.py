@@ -1,0 +1,91 @@
+"""`with pool("alice"):` run this thread's jobs in a pool the application really has.
+
+Spark creates any pool a job names, silently and with default settings, so a
+typo gives a job its own weight-1 pool. `pool()` first reads the pools the
+application loaded (its `spark.scheduler.allocation.file`, read the way Spark
+reads it, plus Spark's own `default`) and raises for any other name.
+
+The pool is a SparkContext local property: it holds for the current thread and
+for `pyspark.InheritableThread`s created inside the block (they copy the
+creating thread's properties); a plain `threading.Thread` does not inherit it.
+The previous pool is restored on exit.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlparse
+
+from spark_sched.pools.conf import FILE_KEY, MODE_KEY, POOL_PROPERTY
+from spark_sched.pools.model import DEFAULT_POOL, FAIR, PoolError
+from spark_sched.pools.xml_io import spark_pool_names
+
+if TYPE_CHECKING:
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+
+def _spark_context(spark: SparkSession | SparkContext | None) -> SparkContext:
+    from pyspark import SparkContext
+
+    if spark is None:
+        active = SparkContext._active_spark_context
+        if active is None:
+            raise PoolError("pool(): no active SparkContext; start a session first (configure(builder, pools=...))")
+        return active
+    return spark if isinstance(spark, SparkContext) else spark.sparkContext
+
+
+def _local_path(location: str) -> Path | None:
+    """A local path for `path` or `file:` URIs; None for other file systems."""
+    parsed = urlparse(location)
+    if parsed.scheme in ("", "file"):
+        return Path(unquote(parsed.path) if parsed.scheme else location)
+    return None
+
+
+@functools.lru_cache(maxsize=32)
+def _names_in(path: str, mtime_ns: int) -> tuple[str, ...]:
+    return tuple(spark_pool_names(Path(path).read_text(encoding="utf-8")))
+
+
+def loaded_pools(spark: SparkSession | SparkContext | None = None) -> list[str]:
+    """The pools a job may name in this application: its allocation file's pools and `default`."""
+    conf = _spark_context(spark).getConf()
+    mode = (conf.get(MODE_KEY) or "FIFO").strip().upper()
+    if mode != FAIR:
+        raise PoolError(
+            f"{MODE_KEY} = {mode!r} is not valid for pools; allowed: FAIR (configure(builder, pools=FILE) sets it)"
+        )
+    location = conf.get(FILE_KEY)
+    if not location:
+        return [DEFAULT_POOL]
+    path = _local_path(location)
+    if path is None or not path.is_file():
+        raise PoolError(f"{FILE_KEY} = {location!r} is not valid for pools; allowed: a readable local file")
+    names = list(_names_in(str(path), os.stat(path).st_mtime_ns))
+    return names if DEFAULT_POOL in names else [*names, DEFAULT_POOL]
+
+
+@contextmanager
+def pool(name: str, spark: SparkSession | SparkContext | None = None) -> Iterator[str]:
+    """Run the jobs this thread (and the InheritableThreads it starts) submits inside the block in pool `name`.
+
+    Raises PoolError when the application did not load a pool of that name, instead
+    of letting Spark create it; `spark` defaults to the active SparkContext.
+    """
+    sc = _spark_context(spark)
+    names = loaded_pools(sc)
+    if name not in names:
+        raise PoolError(f"pool = {name!r} is not in the loaded pool configuration; allowed: {', '.join(names)}")
+    previous = sc.getLocalProperty(POOL_PROPERTY)
+    sc.setLocalProperty(POOL_PROPERTY, name)
+    try:
+        yield name
+    finally:
+        sc.setLocalProperty(POOL_PROPERTY, previous)  # type: ignore[arg-type]  # None removes the property

@@ -1,0 +1,141 @@
+"""Priority classes: each bound to a FAIR pool, and the Spark job tags that carry priority, job id and attempt.
+
+Neptune keeps priority as a job-local property; stock Spark's nearest handle is
+the job tag (Spark >= 3.5), which `cancelJobsWithTag` can target and which
+measurement sees on every job. Tags are thread-local, so every job the toolkit
+runs goes through `tagged()` inside its own `pyspark.InheritableThread`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from spark_sched.errors import SettingsError
+
+if TYPE_CHECKING:
+    from pyspark import SparkContext
+
+TAG_PREFIX = "spark-sched"
+POOL_PROPERTY = "spark.scheduler.pool"
+_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+@dataclass(frozen=True)
+class PriorityClass:
+    """A priority level (1 is the most urgent) bound to a pool with its FAIR weight and minShare.
+
+    A latency-sensitive pool needs a minShare, not just a weight: Spark's FAIR
+    comparator ranks idle pools by runningTasks/weight, which ties at 0 and is
+    then broken by name (REFERENCE.md, the tie-break trap).
+    """
+
+    name: str
+    level: int
+    pool: str
+    weight: int = 1
+    min_share: int = 0
+    preemptible: bool = True
+
+    def __post_init__(self) -> None:
+        for field_name, value in (("name", self.name), ("pool", self.pool)):
+            if not _NAME.match(value):
+                raise SettingsError(f"priority class {field_name}", value, "letters, digits, '_', '.', '-'")
+        if self.level < 1:
+            raise SettingsError("priority class level", self.level, "an integer >= 1 (1 is the most urgent)")
+        if self.weight < 1 or self.min_share < 0:
+            shares = (self.weight, self.min_share)
+            raise SettingsError("priority class weight/minShare", shares, "weight >= 1, minShare >= 0")
+
+    def outranks(self, other: PriorityClass) -> bool:
+        """True when this class may preempt `other` (strictly more urgent, and `other` is preemptible)."""
+        return self.level < other.level and other.preemptible
+
+
+HIGH = PriorityClass("high", 1, "high", weight=1000, min_share=64, preemptible=False)
+LOW = PriorityClass("low", 2, "low", weight=1, min_share=0, preemptible=True)
+DEFAULT_CLASSES: tuple[PriorityClass, ...] = (HIGH, LOW)
+
+
+def priority_class(name: str, classes: Sequence[PriorityClass] = DEFAULT_CLASSES) -> PriorityClass:
+    """Look a class up by name, refusing unknown names with the ones that exist."""
+    for cls in classes:
+        if cls.name == name:
+            return cls
+    raise SettingsError("priority", name, [c.name for c in classes])
+
+
+@dataclass(frozen=True)
+class JobTags:
+    """The three tags every toolkit job carries: its priority, its logical job id and the attempt number."""
+
+    priority: str
+    job_id: str
+    attempt: int
+
+    @property
+    def job_tag(self) -> str:
+        """Tag shared by every attempt of a logical job (what the controller cancels)."""
+        return f"{TAG_PREFIX}-job-{self.job_id}"
+
+    def all(self) -> tuple[str, str, str]:
+        return (
+            f"{TAG_PREFIX}-priority-{self.priority}",
+            self.job_tag,
+            f"{TAG_PREFIX}-attempt-{self.job_id}-{self.attempt}",
+        )
+
+    @staticmethod
+    def parse(tags: Sequence[str]) -> dict[str, str]:
+        """Read priority / job / attempt back from a job's tags (as measurement reports them)."""
+        out: dict[str, str] = {}
+        for tag in tags:
+            for key in ("priority", "job", "attempt"):
+                prefix = f"{TAG_PREFIX}-{key}-"
+                if tag.startswith(prefix):
+                    out[key] = tag[len(prefix) :]
+        return out
+
+
+@contextmanager
+def tagged(sc: SparkContext, cls: PriorityClass, job_id: str, attempt: int = 0) -> Iterator[JobTags]:
+    """Run the enclosed Spark actions in `cls`'s pool with the priority / job / attempt tags (this thread only)."""
+    tags = JobTags(cls.name, job_id, attempt)
+    previous_pool = sc.getLocalProperty(POOL_PROPERTY)
+    sc.setLocalProperty(POOL_PROPERTY, cls.pool)
+    for tag in tags.all():
+        sc.addJobTag(tag)
+    try:
+        yield tags
+    finally:
+        for tag in tags.all():
+            sc.removeJobTag(tag)
+        sc.setLocalProperty(POOL_PROPERTY, previous_pool)  # type: ignore[arg-type]
+
+
+def pool_xml(classes: Sequence[PriorityClass] = DEFAULT_CLASSES) -> str:
+    """fairscheduler.xml for the classes' pools (FAIR inside each pool), rendered by `spark_sched.pools`."""
+    from spark_sched.pools.flatten import flatten
+    from spark_sched.pools.model import FAIR, Pool, PoolTree
+    from spark_sched.pools.xml_io import render_xml
+
+    pools = {c.pool: Pool(c.pool, FAIR, c.weight, c.min_share) for c in classes}  # one pool per name
+    tree = PoolTree(tuple(pools.values()), "priority classes")
+    return render_xml(flatten(tree), "spark_sched.priority classes")
+
+
+def write_pool_file(directory: str | Path, classes: Sequence[PriorityClass] = DEFAULT_CLASSES) -> Path:
+    """Write the classes' pool file into `directory` and return its path (for spark.scheduler.allocation.file)."""
+    path = Path(directory) / "priority-pools.xml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(pool_xml(classes))
+    return path
+
+
+def fair_conf(pool_file: Path) -> dict[str, str]:
+    """The Spark conf that turns FAIR mode on with the given pool file."""
+    return {"spark.scheduler.mode": "FAIR", "spark.scheduler.allocation.file": str(pool_file)}

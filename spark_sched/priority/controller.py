@@ -1,0 +1,302 @@
+"""PriorityController: a driver-side thread that keeps HIGH work from queueing behind LOW tasks.
+
+Every `interval_s` it reads HIGH demand -- tasks waiting in HIGH pools (live
+from the task scheduler's pools) and streaming triggers that are running or
+about to fire -- and when HIGH tasks wait for slots that LOW tasks hold, asks
+its policy which LOW work to stop and stops it: cooperatively through the
+preemption signal (Python work saves its progress and returns within
+milliseconds), else by cancelling the job's tag. A preempted job waits at its
+gate and is requeued once HIGH has been idle for `hold_s`. The starvation
+guard protects a LOW job after `max_preemptions` preemptions (or once it has
+spent `max_preempted_s` preempted): it then runs to the end untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pyspark import InheritableThread
+
+from spark_sched.priority.classes import DEFAULT_CLASSES, HIGH, JobTags, PriorityClass, tagged
+from spark_sched.priority.policies import ClusterView, Demand, LowRunning, Policy, Victim, policy
+from spark_sched.priority.preemptible import LowJob
+from spark_sched.priority.preemption import SignalServer
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from spark_sched.priority.streaming import StreamWatch
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ControllerStats:
+    """What the controller did: preemptions, reaction times (HIGH demand seen -> its tasks running), errors."""
+
+    preemptions: int = 0
+    releases: int = 0
+    reactions_ms: list[float] = field(default_factory=list)
+    tick_errors: int = 0
+    events: list[tuple[float, str, str]] = field(default_factory=list)
+
+
+@dataclass
+class _Load:
+    pending: int = 0
+    running: int = 0
+
+
+class PriorityController:
+    """Preempt LOW work for HIGH demand under a named policy (`none`, `kill`, `requeue`, `lb`, `lma`)."""
+
+    def __init__(
+        self,
+        spark: SparkSession,
+        policy_name: str | Policy = "requeue",
+        *,
+        classes: Sequence[PriorityClass] = DEFAULT_CLASSES,
+        max_preemptions: int = 3,
+        max_preempted_s: float | None = None,
+        interval_s: float = 0.02,
+        hold_s: float = 0.2,
+        settle_s: float = 0.25,
+    ) -> None:
+        self.spark = spark
+        self.policy = policy(policy_name) if isinstance(policy_name, str) else policy_name
+        self.classes = tuple(classes)
+        self.high_pools = tuple(c.pool for c in self.classes if c.level == min(x.level for x in self.classes))
+        self.max_preemptions = max_preemptions
+        self.max_preempted_s = max_preempted_s
+        self.interval_s = interval_s
+        self.hold_s = hold_s
+        self.settle_s = settle_s
+        self.stats = ControllerStats()
+        self.jobs: dict[str, LowJob] = {}
+        self.streams: list[StreamWatch] = []
+        self._threads: list[InheritableThread] = []
+        self._preempted: set[str] = set()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_busy = 0.0
+        self._settled_at = 0.0
+        self._seen_at: float | None = None
+        self._running_at_seen = 0
+        self._lock = threading.Lock()
+        host = spark.conf.get("spark.driver.host", "127.0.0.1") or "127.0.0.1"
+        self.signal = SignalServer(host)
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+
+    def start(self) -> PriorityController:
+        self.signal.start()
+        self._thread = threading.Thread(target=self._loop, name="spark-sched-priority-controller", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop the loop, let every preempted job resume, close the signal endpoint (jobs keep running)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self._release_all(time.monotonic())
+        self.signal.close()
+
+    def __enter__(self) -> PriorityController:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # -- submitting work -------------------------------------------------------------------------------------
+
+    def submit(self, job: LowJob) -> LowJob:
+        """Run a LOW job in its own InheritableThread (job tags are thread-local) under this controller."""
+        cooperative = job.cooperative and self.policy.mode == "requeue"
+        job.bind(self.signal.handle(job.job_id) if cooperative else None, keep_progress=self.policy.mode != "kill")
+        with self._lock:
+            self.jobs[job.job_id] = job
+        self._spawn(f"low-{job.job_id}", lambda: self._run_low(job))
+        return job
+
+    def _run_low(self, job: LowJob) -> None:
+        try:
+            job.run(self.spark)
+        except Exception as exc:  # noqa: BLE001 - the job's failure is its own; the controller carries on
+            job.state.error = exc
+            self._event("failed", job.job_id)
+        finally:
+            job.state.finished.set()
+
+    def run_high(self, job_id: str, action: Callable[[SparkSession], Any], cls: PriorityClass = HIGH) -> HighRun:
+        """Run `action(spark)` in `cls`'s pool with its tags, in its own thread; returns a handle to wait on."""
+        run = HighRun(job_id)
+
+        def body() -> None:
+            try:
+                with tagged(self.spark.sparkContext, cls, job_id):
+                    run.result = action(self.spark)
+            except Exception as exc:  # noqa: BLE001
+                run.error = exc
+            finally:
+                run.done.set()
+
+        self._spawn(f"high-{job_id}", body)
+        return run
+
+    def watch(self, stream: StreamWatch) -> None:
+        """Count a streaming query's triggers (running or about to fire) as HIGH demand."""
+        self.streams.append(stream)
+
+    def _spawn(self, name: str, body: Callable[[], None]) -> None:
+        thread = InheritableThread(target=body, name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def wait(self, jobs: Iterable[LowJob] | None = None, timeout: float | None = None) -> bool:
+        """Wait for the given (default: all submitted) LOW jobs to finish; False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for job in list(jobs if jobs is not None else self.jobs.values()):
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not job.state.finished.wait(left):
+                return False
+        return True
+
+    # -- the loop --------------------------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self._tick(time.monotonic())
+            except Exception:  # noqa: BLE001 - a failed read (e.g. during a Spark error) must not end the loop
+                self.stats.tick_errors += 1
+                log.debug("priority controller tick failed", exc_info=True)
+
+    def _tick(self, now: float) -> None:
+        load = self._high_load()
+        stream_slots = max((w.demand_slots() for w in self.streams), default=0)
+        pending = max(load.pending, stream_slots - load.running)
+        busy = pending > 0 or load.running > 0
+        self._track_reaction(now, pending, load.running)
+        if busy:
+            self._last_busy = now
+        if self._preempted and not busy and now - self._last_busy >= self.hold_s:
+            self._release_all(now)
+        if pending > 0 and now >= self._settled_at and self.policy.mode != "none":
+            self._preempt(now, pending)
+
+    def _preempt(self, now: float, pending: int) -> None:
+        view = self._view()
+        free = sum(view.free_slots.values())
+        if pending <= free or not view.jobs:
+            return
+        victims = self.policy.choose(Demand(pending), view)
+        if victims:
+            self._apply(now, victims)
+            self._settled_at = now + self.settle_s
+
+    def _apply(self, now: float, victims: Sequence[Victim]) -> None:
+        sc = self.spark.sparkContext
+        for victim in victims:
+            job = self.jobs[victim.job_id]
+            if victim.job_id not in self._preempted:
+                job.state.preemptions += 1  # before the cancel: the job tells a preemption from a failure by it
+                job.state.preempted_since = now
+                job.state.gate.clear()
+                self._preempted.add(victim.job_id)
+                self.stats.preemptions += 1
+                self._event("preempt", f"{victim.job_id} {victim.scope}")
+            if job.signal is not None:
+                self.signal.stop(victim.job_id, victim.scope)
+            else:
+                sc.cancelJobsWithTag(JobTags(job.cls.name, job.job_id, 0).job_tag)
+
+    def _release_all(self, now: float) -> None:
+        for job_id in sorted(self._preempted):
+            job = self.jobs[job_id]
+            if job.state.preempted_since is not None:
+                job.state.preempted_s += now - job.state.preempted_since
+                job.state.preempted_since = None
+            self.signal.clear(job_id)
+            job.state.gate.set()
+            self.stats.releases += 1
+        if self._preempted:
+            self._event("release", ",".join(sorted(self._preempted)))
+        self._preempted.clear()
+
+    def _protected(self, job: LowJob) -> bool:
+        """The starvation guard: preempted often enough (or long enough) already."""
+        if job.state.preemptions >= self.max_preemptions:
+            return True
+        return self.max_preempted_s is not None and job.state.preempted_s >= self.max_preempted_s
+
+    def _track_reaction(self, now: float, pending: int, running: int) -> None:
+        if pending > 0 and self._seen_at is None:
+            self._seen_at, self._running_at_seen = now, running
+        elif self._seen_at is not None and (running > self._running_at_seen or pending == 0):
+            if running > self._running_at_seen:
+                self.stats.reactions_ms.append((now - self._seen_at) * 1000.0)
+            self._seen_at = None
+
+    def _event(self, kind: str, detail: str) -> None:
+        self.stats.events.append((time.time(), kind, detail))
+
+    # -- reading Spark ---------------------------------------------------------------------------------------
+
+    def _high_load(self) -> _Load:
+        """Tasks waiting and running in the HIGH pools, read live from the task scheduler's pools."""
+        jsc = self.spark.sparkContext._jsc.sc()  # type: ignore[union-attr]
+        load = _Load()
+        for name in self.high_pools:
+            found = jsc.getPoolForName(name)
+            if found.isEmpty():
+                continue
+            pool = found.get()
+            load.running += pool.runningTasks()
+            queue = pool.schedulableQueue().iterator()
+            while queue.hasNext():
+                tsm = queue.next()
+                if not tsm.isZombie():
+                    load.pending += max(0, tsm.numTasks() - tsm.tasksSuccessful() - tsm.runningTasks())
+        return load
+
+    def _view(self) -> ClusterView:
+        """The LOW jobs the policy may stop (running, not protected, not already preempted) and free slots."""
+        sc = self.spark.sparkContext
+        jsc = sc._jsc.sc()  # type: ignore[union-attr]
+        running_total = 0
+        pools = jsc.getAllPools()
+        for i in range(pools.size()):
+            running_total += pools.apply(i).runningTasks()
+        free = max(0, sc.defaultParallelism - running_total)
+        pressure: dict[str, float] = {}
+        for info in jsc.statusTracker().getExecutorInfos():
+            total = info.totalOnHeapStorageMemory()
+            pressure[info.host()] = info.usedOnHeapStorageMemory() / total if total else 0.0
+        jobs = []
+        for job in list(self.jobs.values()):
+            if not job.state.running or job.job_id in self._preempted or self._protected(job):
+                continue
+            hosts = tuple(t.host for t in self.signal.running(job.job_id)) if job.signal is not None else ()
+            jobs.append(LowRunning(job.job_id, job.signal is not None, hosts))
+        return ClusterView(jobs, {"*": free}, pressure)
+
+
+@dataclass
+class HighRun:
+    """A HIGH action started by `run_high`: wait on `done`, then read `result` or `error`."""
+
+    job_id: str
+    result: Any = None
+    error: BaseException | None = None
+    done: threading.Event = field(default_factory=threading.Event)

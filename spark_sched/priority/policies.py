@@ -1,0 +1,155 @@
+"""Preemption policies: one small object each, chosen by name (`none`, `kill`, `requeue`, `lb`, `lma`).
+
+Like Spark's SchedulingAlgorithm (a comparator), a policy has one method:
+`choose(demand, view)` returns which running LOW work to stop so HIGH work does
+not queue behind it. How the victims are stopped is the policy's `mode`:
+`kill` cancels by tag and reruns killed partitions from scratch (Neptune's KILL
+baseline); `requeue` stops cooperatively where it can (cancel otherwise) and
+keeps completed work and saved progress.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from spark_sched.errors import SettingsError
+
+
+@dataclass(frozen=True)
+class Demand:
+    """HIGH work waiting for slots: how many, and the hosts its data prefers (empty: any)."""
+
+    slots: int
+    hosts: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class LowRunning:
+    """A running LOW job: its id, whether its tasks poll the signal, and the hosts of its polling tasks."""
+
+    job_id: str
+    cooperative: bool
+    hosts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClusterView:
+    """What policies see: LOW jobs that may be preempted, free slots and memory pressure per host."""
+
+    jobs: Sequence[LowRunning]
+    free_slots: dict[str, int] = field(default_factory=dict)
+    memory_pressure: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Victim:
+    """Stop `job_id`'s tasks in `scope`: `*` for all of them, `h<host>` for those on one host."""
+
+    job_id: str
+    scope: str = "*"
+
+
+class Policy(Protocol):
+    name: str
+    mode: str  # "none" | "kill" | "requeue"
+
+    def choose(self, demand: Demand, view: ClusterView) -> list[Victim]:
+        """The LOW work to stop for `demand`."""
+        ...
+
+
+class NoPreemption:
+    """FAIR pools only: HIGH gets the next free slot (its pool's minShare), nothing is stopped."""
+
+    name = "none"
+    mode = "none"
+
+    def choose(self, demand: Demand, view: ClusterView) -> list[Victim]:
+        return []
+
+
+class KillAll:
+    """Cancel every running LOW job; killed partitions start again from scratch."""
+
+    name = "kill"
+    mode = "kill"
+
+    def choose(self, demand: Demand, view: ClusterView) -> list[Victim]:
+        return [Victim(j.job_id) for j in view.jobs]
+
+
+class RequeueAll:
+    """Stop every running LOW job, keeping committed partitions and saved in-partition progress."""
+
+    name = "requeue"
+    mode = "requeue"
+
+    def choose(self, demand: Demand, view: ClusterView) -> list[Victim]:
+        return [Victim(j.job_id) for j in view.jobs]
+
+
+def _low_tasks_per_host(view: ClusterView) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for job in view.jobs:
+        for host in job.hosts:
+            counts[host] = counts.get(host, 0) + 1
+    return counts
+
+
+def _victims_on(hosts: Sequence[str], demand: Demand, view: ClusterView) -> list[Victim]:
+    """Free hosts in the given order until the demand fits; stop cooperative tasks there, cancel the rest."""
+    per_host = _low_tasks_per_host(view)
+    freed = sum(view.free_slots.values())
+    chosen: list[str] = []
+    for host in hosts:
+        if freed >= demand.slots:
+            break
+        chosen.append(host)
+        freed += per_host.get(host, 0)
+    victims = [Victim(j.job_id, f"h{h}") for j in view.jobs if j.cooperative for h in chosen if h in j.hosts]
+    if freed < demand.slots:  # cooperative tasks alone cannot make room: cancel the JVM-only jobs too
+        victims += [Victim(j.job_id) for j in view.jobs if not j.cooperative]
+    return list(dict.fromkeys(victims))
+
+
+class LoadBalance:
+    """Neptune's `lb`: free the hosts that need the fewest stops (most free slots, fewest LOW tasks) first."""
+
+    name = "lb"
+    mode = "requeue"
+
+    def choose(self, demand: Demand, view: ClusterView) -> list[Victim]:
+        per_host = _low_tasks_per_host(view)
+        hosts = sorted(per_host, key=lambda h: (per_host[h], -view.free_slots.get(h, 0), h))
+        return _victims_on(hosts, demand, view)
+
+
+class LocalityMemoryAware:
+    """Neptune's `lma`: like lb, but free hosts local to HIGH's data and with low memory pressure first."""
+
+    name = "lma"
+    mode = "requeue"
+
+    def choose(self, demand: Demand, view: ClusterView) -> list[Victim]:
+        per_host = _low_tasks_per_host(view)
+
+        def rank(host: str) -> tuple[bool, float, int, str]:
+            remote = bool(demand.hosts) and host not in demand.hosts
+            return remote, round(view.memory_pressure.get(host, 0.0), 1), per_host[host], host
+
+        return _victims_on(sorted(per_host, key=rank), demand, view)
+
+
+POLICIES: dict[str, type[Policy]] = {
+    p.name: p for p in (NoPreemption, KillAll, RequeueAll, LoadBalance, LocalityMemoryAware)  # type: ignore[misc]
+}
+
+
+def policy(name: str) -> Policy:
+    """The policy called `name`, or one clear error naming the ones that exist."""
+    try:
+        return POLICIES[name]()
+    except KeyError:
+        raise SettingsError("priority policy", name, sorted(POLICIES)) from None

@@ -53,6 +53,7 @@ cleanup() {
   exit $rc
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM  # a stopped run still tears down (the EXIT trap runs)
 
 timed() {  # timed NAME CMD...: run CMD, remember its wall time under NAME
   local name=$1 start=$SECONDS
@@ -112,7 +113,8 @@ build_all() {
   build devtools spark-sched-cache:devtools
   build test "$TEST_IMAGE"
   build runtime "$IMAGE"
-  docker image prune -f >/dev/null
+  # Old untagged images are pruned only in an engine of our own, never in a user's.
+  if [ -f "$RUN_DIR/engine.pid" ]; then docker image prune -f >/dev/null; fi
 }
 
 check_image_clean() {

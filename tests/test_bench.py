@@ -56,7 +56,8 @@ def test_repetitions_interleave_and_give_medians_and_spread(tmp_path: Path) -> N
     experiment = Sorting()
     ctx = BenchContext(out_dir=tmp_path, repetitions=1)  # raised to the minimum of 3
     result = run_experiment(experiment, ctx)
-    assert experiment.calls == [(v, r) for r in range(3) for v in ("ascending", "descending")]
+    first, second = ("ascending", "descending"), ("descending", "ascending")  # who goes first rotates
+    assert experiment.calls == [(v, r) for r, order in enumerate((first, second, first)) for v in order]
     assert experiment.torn_down and result.repetitions == 3
     assert result.variants["ascending"]["elements"] == 2000  # sizes 1000, 2000, 3000
     assert result.spread["descending"]["elements"] == {"min": 1000, "max": 3000, "n": 3}
@@ -69,7 +70,7 @@ def test_teardown_runs_when_a_repetition_fails(tmp_path: Path) -> None:
     experiment = Sorting(fail_at=3)
     with pytest.raises(RuntimeError, match="boom"):
         run_experiment(experiment, BenchContext(out_dir=tmp_path))
-    assert experiment.torn_down and len(experiment.calls) == 3
+    assert experiment.torn_down and experiment.calls == [("ascending", 0), ("descending", 0), ("descending", 1)]
 
 
 def test_outputs_are_valid_json_markdown_and_png(tmp_path: Path) -> None:

@@ -166,3 +166,13 @@ def test_measured_shares_over_the_contention_window() -> None:
     starved = contention_window({"a": 0, "c": 10}, [TaskSpan("a", 0, 50), TaskSpan("a", 40, 90)])
     assert starved == (10, 40)  # c never ran: it does not end the window
     assert max_error({"a": 1.0, "c": 0.0}, {"a": 0.5, "c": 0.5}) == 0.5
+
+
+def test_bench_reference_shares_for_an_idle_sibling() -> None:
+    from spark_sched.bench.experiments.pools import HIERARCHY, configured_shares, hierarchical_shares
+
+    busy = ("alice", "carol")
+    assert configured_shares(HIERARCHY, busy) == {"alice": 1 / 3, "carol": 2 / 3}  # what Spark's weights give
+    assert hierarchical_shares(HIERARCHY, busy) == {"alice": 0.5, "carol": 0.5}  # what a nested scheduler gives
+    everyone = ("alice", "bob", "carol")
+    assert configured_shares(HIERARCHY, everyone) == hierarchical_shares(HIERARCHY, everyone)

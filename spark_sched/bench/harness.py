@@ -1,9 +1,11 @@
 """Run one experiment's variants side by side: set up once, interleave repetitions, keep medians and spread.
 
-Repetitions are interleaved (v1, v2, v3, v1, v2, v3, ...) so that drift on a
-shared 2-core machine (another process, a warm JIT, a full page cache) hits
-every variant alike; a ratio of medians taken this way is what the experiment
-reports, never a lone absolute time.
+Repetitions are interleaved (v1, v2, v3, then v2, v3, v1, then v3, v1, v2, ...)
+so that drift on a shared 2-core machine (another process, a warming JIT, a
+filling page cache) hits every variant alike, and rotating who goes first
+keeps "always runs second, on a warmer JVM" from favouring one variant; a
+ratio of medians taken this way is what the experiment reports, never a lone
+absolute time.
 """
 
 from __future__ import annotations
@@ -78,6 +80,12 @@ def _metric_names(runs: list[dict[str, float]]) -> list[str]:
     return names
 
 
+def rotated(variants: tuple[str, ...], repetition: int) -> tuple[str, ...]:
+    """The run order of one repetition: the variants rotated by the repetition number."""
+    shift = repetition % len(variants) if variants else 0
+    return tuple(variants[shift:]) + tuple(variants[:shift])
+
+
 def _present(value: float | None) -> bool:
     return value is not None and not math.isnan(float(value))
 
@@ -108,7 +116,7 @@ def run_experiment(experiment: Experiment, ctx: BenchContext, on_run: ProgressHo
         repetitions = max(MIN_REPETITIONS, int(ctx.repetitions))
         ctx.repetitions = repetitions
         for repetition in range(repetitions):
-            for variant in experiment.variants:
+            for variant in rotated(experiment.variants, repetition):
                 metrics = experiment.run(variant, repetition, ctx)
                 runs[variant].append(dict(metrics))
                 if on_run is not None:

@@ -6,7 +6,9 @@ about to fire -- and when HIGH tasks wait for slots that LOW tasks hold, asks
 its policy which LOW work to stop and stops it: cooperatively through the
 preemption signal (Python work saves its progress and returns within
 milliseconds), else by cancelling the job's tag. A preempted job waits at its
-gate and is requeued once HIGH has been idle for `hold_s`. The starvation
+gate and is requeued once no HIGH task has waited for `hold_s`: LOW work may
+then use the slots HIGH does not need (the HIGH pool's minShare keeps HIGH
+first for the next free slot). The starvation
 guard protects a LOW job after `max_preemptions` preemptions (or once it has
 spent `max_preempted_s` preempted): it then runs to the end untouched.
 """
@@ -37,7 +39,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ControllerStats:
-    """What the controller did: preemptions, reaction times (HIGH demand seen -> its tasks running), errors."""
+    """What the controller did: preemptions, reaction times (HIGH tasks seen waiting -> one more running), errors."""
 
     preemptions: int = 0
     releases: int = 0
@@ -62,9 +64,9 @@ class PriorityController:
         *,
         classes: Sequence[PriorityClass] = DEFAULT_CLASSES,
         max_preemptions: int = 3,
-        max_preempted_s: float | None = None,
+        max_preempted_s: float | None = 30.0,
         interval_s: float = 0.02,
-        hold_s: float = 0.2,
+        hold_s: float = 0.1,
         settle_s: float = 0.25,
     ) -> None:
         self.spark = spark
@@ -184,14 +186,15 @@ class PriorityController:
 
     def _tick(self, now: float) -> None:
         load = self._high_load()
-        stream_slots = max((w.demand_slots() for w in self.streams), default=0)
-        pending = max(load.pending, stream_slots - load.running)
-        busy = pending > 0 or load.running > 0
-        self._track_reaction(now, pending, load.running)
-        if busy:
+        self._track_reaction(now, load.pending, load.running)
+        predicted = max((w.demand_slots() for w in self.streams), default=0)
+        pending = max(load.pending, predicted - load.running)
+        if pending > 0:
             self._last_busy = now
-        if self._preempted and not busy and now - self._last_busy >= self.hold_s:
+        elif self._preempted and now - self._last_busy >= self.hold_s:
+            # HIGH has every slot it asked for: LOW may use the rest (the HIGH pool's minShare keeps it first)
             self._release_all(now)
+        self._release_overdue(now)
         if pending > 0 and now >= self._settled_at and self.policy.mode != "none":
             self._preempt(now, pending)
 
@@ -221,8 +224,21 @@ class PriorityController:
             else:
                 sc.cancelJobsWithTag(JobTags(job.cls.name, job.job_id, 0).job_tag)
 
-    def _release_all(self, now: float) -> None:
+    def _release_overdue(self, now: float) -> None:
+        """The guard's time budget: a job held preempted for `max_preempted_s` in all resumes, protected."""
+        if self.max_preempted_s is None:
+            return
         for job_id in sorted(self._preempted):
+            state = self.jobs[job_id].state
+            held = state.preempted_s + (now - state.preempted_since if state.preempted_since is not None else 0.0)
+            if held >= self.max_preempted_s:
+                self._release([job_id], now)
+
+    def _release_all(self, now: float) -> None:
+        self._release(sorted(self._preempted), now)
+
+    def _release(self, job_ids: Sequence[str], now: float) -> None:
+        for job_id in job_ids:
             job = self.jobs[job_id]
             if job.state.preempted_since is not None:
                 job.state.preempted_s += now - job.state.preempted_since
@@ -230,9 +246,9 @@ class PriorityController:
             self.signal.clear(job_id)
             job.state.gate.set()
             self.stats.releases += 1
-        if self._preempted:
-            self._event("release", ",".join(sorted(self._preempted)))
-        self._preempted.clear()
+            self._preempted.discard(job_id)
+        if job_ids:
+            self._event("release", ",".join(job_ids))
 
     def _protected(self, job: LowJob) -> bool:
         """The starvation guard: preempted often enough (or long enough) already."""

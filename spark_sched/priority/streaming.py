@@ -1,11 +1,11 @@
 """Streaming queries as HIGH demand, and their per-micro-batch latency.
 
-`StreamWatch` tells the controller when a query's trigger is running with data
-or about to fire: a processing-time trigger fires at multiples of its interval
-since the epoch (Spark's ProcessingTimeExecutor rounds up to them), so the next
-one is predictable, and the query's status says whether a trigger is active and
-found data. `LatencyListener` is a StreamingQueryListener that keeps every
-progress event's `durationMs`, input rows and the time it arrived.
+`StreamWatch` tells the controller when a query's trigger is about to fire: a
+processing-time trigger fires at multiples of its interval since the epoch
+(Spark's ProcessingTimeExecutor rounds up to them), so the next one is
+predictable, and the query's status says whether the last one found data.
+`LatencyListener` is a StreamingQueryListener that keeps every progress event's
+`durationMs`, input rows and the time it arrived.
 """
 
 from __future__ import annotations
@@ -38,13 +38,16 @@ class StreamWatch:
         return ((now_ms // interval_ms + 1) * interval_ms - now_ms) / 1000.0
 
     def demand_slots(self) -> int:
-        """Slots the query wants now: a micro-batch running with data, or a trigger due within `lead_s`."""
-        if not self.query.isActive:
+        """Slots the query will want shortly: its trigger is due within `lead_s` and the last one found data.
+
+        Only with `predict`: freeing slots ahead of a trigger lowers latency by the
+        controller's reaction time, but leaves them idle while the driver plans the
+        micro-batch; without it, the micro-batch's tasks count once they wait in the pool.
+        """
+        if not self.predict or not self.query.isActive:
             return 0
         status = self.query.status
-        if status.get("isTriggerActive") and status.get("isDataAvailable"):
-            return self.slots
-        if self.predict and status.get("isDataAvailable") and self.next_trigger_in() <= self.lead_s:
+        if status.get("isDataAvailable") and self.next_trigger_in() <= self.lead_s:
             return self.slots
         return 0
 

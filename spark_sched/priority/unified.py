@@ -256,8 +256,11 @@ def extract_features(x: int) -> list[tuple[int, int]]:
     return [(x, sum(b * (i + 1) for i, b in enumerate(buckets)))]
 
 
+FEATURE_RECORDS = 300  # ~3 s of Python work per partition: what Spark's 2 s interrupt poll cannot stop fast
+
+
 def _feature_source(p: int) -> range:
-    return range(p * 100, (p + 1) * 100)
+    return range(p * FEATURE_RECORDS, (p + 1) * FEATURE_RECORDS)
 
 
 def q1_like(spark: SparkSession, rows: int) -> list[Any]:

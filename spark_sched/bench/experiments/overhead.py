@@ -43,7 +43,7 @@ class Overhead:
         self.spark = builder.config("spark.sql.shuffle.partitions", "8").getOrCreate()
         self.spark.sparkContext.setLogLevel("ERROR")
         ctx.cluster.update({"master": self.spark.sparkContext.master})
-        for _ in range(2):  # warm the JIT and the Python workers before anything is timed
+        for _ in range(3):  # warm the JIT and the Python workers before anything is timed
             self._job(ctx)
 
     def _job(self, ctx: BenchContext) -> float:

@@ -2,9 +2,11 @@
 
 Every pool runs one saturating job at once (threads, each in its pool, many
 JVM sleep tasks: `reflect('java.lang.Thread', 'sleep', ms)`, no Python worker
-in the way). A pool's measured share is its time-averaged fraction of the
-running tasks while every pool still had tasks waiting (`pools.shares`), read
-from Spark's task records through `measure()`. Each run is its own application,
+in the way), after a warm-up job of the same code. A pool's measured share is
+its time-averaged fraction of the running tasks from the moment every pool runs
+a task to the moment the first pool launched its last one (`pools.shares`), read
+from Spark's task records through `measure()`; when the first job ends, the
+others are cancelled by job tag. Each run is its own application,
 since the scheduler mode is per application; the experiment starts its own
 standalone cluster (2 workers x 6 cores = 12 slots) unless `--master` is given.
 

@@ -83,16 +83,27 @@ pip_build_args() {
 
 build_context() {
   # A copy of the files the Dockerfile copies, plus the CA bundle as docker/build-ca/ca.crt when
-  # this machine names one ($SSL_CERT_FILE); only the builder stages read it, and nothing is
-  # written into the tree. Prints the context directory.
+  # this machine names one (build_ca); only the builder stages read it, and nothing is written
+  # into the tree. Prints the context directory.
   local ctx="$RUN_DIR/context"
   mkdir -p "$ctx"
   tar -c --exclude='__pycache__' --exclude='*.pyc' --exclude='docker/secrets' --exclude='docker/build-ca/*.crt' \
     -C "$ROOT" pyproject.toml README.md spark_sched conf jobs tests docker | tar -x -C "$ctx"
-  if [ -n "${SSL_CERT_FILE:-}" ] && [ -s "$SSL_CERT_FILE" ]; then
-    install -m 0600 "$SSL_CERT_FILE" "$ctx/docker/build-ca/ca.crt"
-  fi
+  local ca
+  ca=$(build_ca)
+  if [ -n "$ca" ]; then install -m 0600 "$ca" "$ctx/docker/build-ca/ca.crt"; fi
   echo "$ctx"
+}
+
+build_ca() {
+  # The CA bundle this machine's TLS clients trust: $SSL_CERT_FILE, else pip's own (PIP_CERT or
+  # `cert` in pip's config), else $REQUESTS_CA_BUNDLE; nothing when none is set.
+  local ca
+  for ca in "${SSL_CERT_FILE:-}" "${PIP_CERT:-}" \
+      "$(python3 -m pip config list 2>/dev/null | sed -n "s/^global\.cert='\(.*\)'$/\1/p" | head -n 1)" \
+      "${REQUESTS_CA_BUNDLE:-}"; do
+    if [ -n "$ca" ] && [ -s "$ca" ]; then echo "$ca"; return 0; fi
+  done
 }
 
 build() {  # build TARGET TAG

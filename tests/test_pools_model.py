@@ -164,7 +164,9 @@ def test_measured_shares_over_the_contention_window() -> None:
     assert measured_shares(spans, start, end, ["a", "b"]) == {"a": 2 / 3, "b": 1 / 3}
     assert measured_shares(spans, 0, 0, ["a", "c"]) == {"a": 0.0, "c": 0.0, "b": 0.0}
     starved = contention_window({"a": 0, "c": 10}, [TaskSpan("a", 0, 50), TaskSpan("a", 40, 90)])
-    assert starved == (10, 40)  # c never ran: it does not end the window
+    assert starved == (10, 40)  # c never ran: the window runs from its submission to a's last launch
+    late = [TaskSpan("a", 0, 50), TaskSpan("a", 40, 90), TaskSpan("c", 90, 140)]
+    assert contention_window({"a": 0, "c": 10}, late) == (10, 40)  # c ran only once a stopped launching
     assert max_error({"a": 1.0, "c": 0.0}, {"a": 0.5, "c": 0.5}) == 0.5
 
 

@@ -4,7 +4,8 @@ An experiment is a small object (Spark's policies are comparators; ours are
 one-method objects too): it names its variants, prepares shared resources once,
 measures one repetition of one variant, and turns the medians into ratios and
 targets. The harness (`spark_sched.bench.harness`) interleaves repetitions
-(v1, v2, v3, v1, v2, v3, ...) so drift hits every variant alike.
+and rotates which variant goes first (v1 v2 v3, v2 v3 v1, ...), so drift and a
+warming JVM hit every variant alike.
 """
 
 from __future__ import annotations

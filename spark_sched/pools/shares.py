@@ -4,9 +4,9 @@ A task counts for its pool from launch to finish; the share of pool p over
 [start, end] is (task-time of p's tasks inside the window) / (task-time of all
 tasks inside it). The window used by the `pools` bench is "while every pool
 was busy": from the moment the last pool launched its first task (every job
-submitted and running) to the moment the first pool launched its last task
-(after that, its slots go to the others because it has nothing left to run,
-not because of the weights).
+submitted and running; for a starved pool, submitted) to the moment the first
+pool launched its last task (after that, its slots go to the others because it
+has nothing left to run, not because of the weights).
 """
 
 from __future__ import annotations
@@ -38,11 +38,13 @@ def measured_shares(spans: Iterable[TaskSpan], start: float, end: float, pools: 
 
 
 def contention_window(submitted: Mapping[str, float], spans: Iterable[TaskSpan]) -> tuple[float, float]:
-    """From "every pool has a job and has run a task" to "the first pool launched its last task".
+    """From "every pool runs a task" to "the first pool launched its last task".
 
-    Starting at the last pool's first launch leaves out the moment when the first job
-    to arrive holds every slot (Spark never preempts, so the others wait for its first
-    tasks to end). A pool that never launched a task (starved) constrains neither end.
+    Starting when every pool runs a task leaves out the moment when the first job to
+    arrive holds every slot (Spark never preempts, so the others wait for its first
+    tasks to end). If some pool runs nothing before the window would end, that pool
+    is starved (FIFO): the window then starts when the last job was submitted, so
+    the starvation is what it measures.
     """
     first: dict[str, float] = {}
     last: dict[str, float] = {}
@@ -50,8 +52,10 @@ def contention_window(submitted: Mapping[str, float], spans: Iterable[TaskSpan])
         if span.pool in submitted:
             first[span.pool] = min(first.get(span.pool, span.launch), span.launch)
             last[span.pool] = max(last.get(span.pool, span.launch), span.launch)
-    start = max([*submitted.values(), *first.values()])
-    return start, max(start, min(last.values(), default=start))
+    all_submitted = max(submitted.values())
+    end = max(all_submitted, min(last.values(), default=all_submitted))
+    all_running = max(first.values()) if len(first) == len(submitted) else float("inf")
+    return (all_running if all_running < end else all_submitted), end
 
 
 def max_error(measured: Mapping[str, float], configured: Mapping[str, float]) -> float:

@@ -24,7 +24,7 @@ Variants:
 
 Why 12 slots: Spark's comparator hands out whole slots and breaks ties by pool
 name, so with S slots a pool's steady share is a multiple of 1/S. 2:1 needs S
-divisible by 3 and 1:1:2 by 4 (on 4 slots, 2:1 settles at 3:1 = 0.75/0.25).
+divisible by 3 and 1:1:2 by 4 (on 4 slots, 2:1 can only settle at 2:2 or 3:1).
 """
 
 from __future__ import annotations

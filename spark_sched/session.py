@@ -84,8 +84,11 @@ def spark_conf(settings: Settings, master_given: bool = False) -> dict[str, str]
     if master_given or not under_spark_submit():
         conf["spark.master"] = settings.master
     secret = cluster_secret(settings.master, settings.state_dir)
+    # Always explicit: a JVM launched for a cluster session keeps its conf as system properties, and a
+    # later local session inheriting spark.authenticate=true would store a secret in the process-wide
+    # Hadoop credentials, which Spark then prefers over the next cluster's own secret.
+    conf["spark.authenticate"] = "true" if secret else "false"
     if secret:
-        conf["spark.authenticate"] = "true"
         conf["spark.authenticate.secret"] = secret
     if settings.locality:
         slots = cluster_slots(settings.master, settings.state_dir)

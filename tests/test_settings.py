@@ -70,7 +70,8 @@ def test_spark_conf_sets_what_later_parts_need(tmp_path: Path) -> None:
     assert conf["spark.app.name"] == "spark-sched"
     assert conf["spark.master"] == "local[2]"
     assert conf["spark.sql.shuffle.partitions"] == "3"
-    assert "spark.authenticate" not in conf  # no cluster runs from this state dir
+    assert conf["spark.authenticate"] == "false"  # no cluster runs from this state dir
+    assert "spark.authenticate.secret" not in conf
 
 
 def test_cli_reports_settings_error_in_one_line(tmp_path: Path) -> None:

@@ -301,29 +301,11 @@ class PriorityController:
             pressure[info.host()] = info.usedOnHeapStorageMemory() / total if total else 0.0
         jobs = []
         for job in list(self.jobs.values()):
-            if not job.state.running:
-                continue
-            if job.job_id in self._preempted:
-                # Already preempted (counted once): its tasks on hosts not yet told to stop may still be stopped,
-                # within the same preemption, when HIGH wants more slots than the first choice freed.
-                extra = self._unstopped_hosts(job)
-                if extra:
-                    jobs.append(LowRunning(job.job_id, True, extra))
-                continue
-            if self._protected(job):
+            if not job.state.running or job.job_id in self._preempted or self._protected(job):
                 continue
             hosts = tuple(t.host for t in self.signal.running(job.job_id)) if job.signal is not None else ()
             jobs.append(LowRunning(job.job_id, job.signal is not None, hosts))
         return ClusterView(jobs, {"*": free}, pressure)
-
-    def _unstopped_hosts(self, job: LowJob) -> tuple[str, ...]:
-        """Hosts where a preempted cooperative job still runs tasks that were not asked to stop."""
-        if job.signal is None:
-            return ()
-        scopes = self.signal.scopes(job.job_id)
-        if "*" in scopes:
-            return ()
-        return tuple(t.host for t in self.signal.running(job.job_id) if f"h{t.host}" not in scopes)
 
 
 @dataclass

@@ -1,19 +1,12 @@
 """Low-priority jobs the controller may preempt: Python work in waves with saved progress, and JVM-only actions.
 
-`PreemptibleJob` runs a batch job over its partitions. Each task
+`PreemptibleJob` runs a batch job over its partitions in waves. Each task
 commits its partition's output once (write a temporary file, then hard-link it
 to its final name: a second commit of the same partition finds the name taken
 and is dropped, as an output committer would drop it), and when asked to stop
 it saves how far it got inside the partition, so a requeued wave reruns only
 what was not yet done. Output and progress live in `work_dir`, which must be
 storage every executor reaches (as any Spark file output must be).
-
-When its tasks stop cooperatively (the `requeue` policies), the job feeds its
-partitions continuously: each partition is its own one-task Spark job in its
-own thread, so a stopped partition is requeued as soon as the controller
-releases the job, not after the rest of its wave ends (which left a slot idle
-for up to a partition's length). Under `kill` it runs plain waves: a cancel by
-tag ends the whole attempt anyway.
 
 `ActionJob` wraps a JVM-only action (a DataFrame query): Spark stops those
 tasks within ~0.1 s of a cancel, and rerunning the same DataFrame lets Spark
@@ -32,8 +25,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from pyspark import InheritableThread
 
 from spark_sched.priority.classes import LOW, PriorityClass, tagged
 from spark_sched.priority.preemption import SignalHandle
@@ -165,7 +156,7 @@ class LowJob:
             finally:
                 self.state.running = False
                 attempt += 1
-                self.state.waves += 1
+                self.state.waves = attempt
             if done:
                 return self.state.result
 
@@ -202,50 +193,15 @@ class PreemptibleJob(LowJob):
         if not self.keep_progress:
             self.store.forget_progress()
         todo = self.store.pending(self.partitions)
-        if todo and self.signal is not None:
-            self._feed(spark, todo)
-        elif todo:
-            self._wave(spark, todo)
+        if todo:
+            task = _partition_task(self.store.dir, self.source, self.process, self.signal, self.keep_progress)
+            rdd = spark.sparkContext.parallelize(todo, len(todo))
+            statuses = rdd.mapPartitions(task).collect()
+            self.state.duplicates += sum(1 for s in statuses if s[1] == "duplicate")
         if self.store.pending(self.partitions):
             return False
         self.state.result = self.store.rows(self.partitions)
         return True
-
-    def _wave(self, spark: SparkSession, partitions: list[int]) -> None:
-        """One Spark job over `partitions`; stopped ones keep their saved progress for the next wave."""
-        task = _partition_task(self.store.dir, self.source, self.process, self.signal, self.keep_progress)
-        statuses = spark.sparkContext.parallelize(partitions, len(partitions)).mapPartitions(task).collect()
-        self.state.duplicates += sum(1 for s in statuses if s[1] == "duplicate")
-
-    def _feed(self, spark: SparkSession, partitions: list[int]) -> None:
-        """Run every partition as its own job, each requeued on its own as soon as the job's gate opens.
-
-        Threads are InheritableThreads, so each partition's job carries this
-        attempt's pool and tags. The first error of any partition is raised once
-        all partition threads have ended (the attempt then counts as failed).
-        """
-        errors: list[BaseException] = []
-
-        def loop(p: int) -> None:
-            try:
-                first = True
-                while not self.store.committed(p):
-                    self.state.gate.wait()
-                    if not first:
-                        self.state.waves += 1  # a requeue of this partition
-                    first = False
-                    self._wave(spark, [p])
-            except BaseException as exc:  # noqa: BLE001 - handed to the attempt, which counts failures
-                errors.append(exc)
-
-        threads = [InheritableThread(target=loop, args=(p,), name=f"{self.job_id}-p{p}", daemon=True)
-                   for p in partitions]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        if errors:
-            raise errors[0]
 
 
 def _partition_task(

@@ -125,11 +125,6 @@ class SignalServer(socketserver.ThreadingTCPServer):
         with self.board.lock:
             self.board.stops = {s for s in self.board.stops if s[0] != job_id}
 
-    def scopes(self, job_id: str) -> set[str]:
-        """The stop scopes currently raised for `job_id`."""
-        with self.board.lock:
-            return {scope for job, scope in self.board.stops if job == job_id}
-
     def running(self, job_id: str | None = None) -> list[RunningTask]:
         """Cooperative tasks seen polling within the last second (optionally of one job)."""
         horizon = time.monotonic() - STALE_AFTER_S

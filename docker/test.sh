@@ -89,6 +89,10 @@ build_context() {
   mkdir -p "$ctx"
   tar -c --exclude='__pycache__' --exclude='*.pyc' --exclude='docker/secrets' --exclude='docker/build-ca/*.crt' \
     -C "$ROOT" pyproject.toml README.md spark_sched conf jobs tests docker | tar -x -C "$ctx"
+  local sm_source=${SPARK_SCHED_SPARKMEASURE_SOURCE:-$(dirname "$ROOT")/shared/vendor/sparkmeasure-0.28}
+  if [ -d "$sm_source/src" ]; then  # sparkMeasure's sources: the image compiles its jar (docker/sparkmeasure/)
+    mkdir -p "$ctx/docker/sparkmeasure/src" && cp "$sm_source"/src/*.scala "$ctx/docker/sparkmeasure/src/"
+  fi
   local ca
   ca=$(build_ca)
   if [ -n "$ca" ]; then install -m 0600 "$ca" "$ctx/docker/build-ca/ca.crt"; fi

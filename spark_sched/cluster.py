@@ -130,8 +130,20 @@ class LocalCluster:
     def read_state(self) -> ClusterState | None:
         try:
             return ClusterState.from_json(json.loads(self.state_file.read_text()))
-        except (OSError, ValueError, TypeError):
+        except (OSError, ValueError, TypeError, AttributeError):  # not ours, or torn
             return None
+
+    def check_state(self) -> None:
+        """ClusterError when a state file exists but cannot be read back (truncated, edited, another version's).
+
+        `read_state` treats such a file as no cluster; commands that report or start one say so instead.
+        """
+        if self.state_file.exists() and self.read_state() is None:
+            raise ClusterError(
+                f"{self.state_file}: cluster state = unreadable (truncated or not written by `spark-sched cluster up`)"
+                f" is not valid; allowed: a file `up` wrote; `spark-sched cluster down --state-dir {self.state_dir}`"
+                " stops what its pid files name and removes it"
+            )
 
     def secret(self) -> str | None:
         """The cluster's authentication secret, if `up` made one."""
@@ -146,6 +158,7 @@ class LocalCluster:
 
     def status(self) -> dict[str, object]:
         """`{"master": url|None, "workers": [{"host", "rack", "pid", "alive"}]}`, from pid files and the master."""
+        self.check_state()
         state = self.read_state()
         if state is None:
             return {"master": None, "running": False, "workers": []}
@@ -170,6 +183,7 @@ class LocalCluster:
             raise ClusterError(f"--workers {workers} is not valid; allowed: 1 to 200")
         if cores < 1:
             raise ClusterError(f"--cores {cores} is not valid; allowed: a whole number >= 1")
+        self.check_state()
         state = self.read_state()
         if state is not None:
             if self._ours(state.master_pid) and all(self._ours(w.pid) for w in state.workers):
@@ -297,6 +311,44 @@ class LocalCluster:
                 return
             time.sleep(0.25)
         raise ClusterError(f"workers did not register within {REGISTER_TIMEOUT_S:.0f}s; see {self.state_dir / 'logs'}")
+
+    # -- one worker ----------------------------------------------------------
+    def restart_worker(self, host: str) -> WorkerInfo:
+        """Start the worker of `host` again (after a crash or kill -9): same rack, cores, memory and work dir.
+
+        What is left of the old worker (an executor outliving it) is stopped first,
+        by pid. A worker that runs and is registered is left as it is. Returns when
+        the new worker has registered with the master.
+        """
+        state = self.read_state()
+        if state is None or not self._ours(state.master_pid):
+            raise ClusterError(f"no cluster running in {self.state_dir}; start one with `spark-sched cluster up`")
+        hosts = [w.host for w in state.workers]
+        if host not in hosts:
+            raise ClusterError(f"worker host {host!r} is not valid; allowed: {', '.join(hosts)}")
+        index = hosts.index(host)
+        old = state.workers[index]
+        if self._ours(old.pid) and host in self._registered_hosts(state.master_webui):
+            return old
+        self._stop_leftovers(old.pid)
+        state.workers[index] = self._start_worker(state, host, old.rack, index)
+        self._write_state(state)
+        self._wait_registered(state)
+        return state.workers[index]
+
+    def _stop_leftovers(self, pgid: int) -> None:
+        """SIGKILL the processes of a dead worker's group that are ours (marker on the command line, cwd under
+        the state dir), so a reused pid of someone else's is never touched."""
+        root = str(self.state_dir.resolve())
+        for pid in group_members(pgid):
+            try:
+                cwd = os.readlink(f"/proc/{pid}/cwd")
+            except OSError:
+                cwd = ""
+            if self.marker in _cmdline(pid) or cwd.startswith(root):
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        _reap(pgid)
 
     # -- down --------------------------------------------------------------
     def down(self, timeout: float = 20.0) -> list[int]:

@@ -8,15 +8,28 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from spark_sched.compat import tomllib
 from spark_sched.errors import SettingsError
+from spark_sched.tomlread import TomlError, loads, read_text
+
+if TYPE_CHECKING:
+    from spark_sched.priority.settings import PrioritySettings
 
 DEFAULT_SETTINGS_FILE = Path("conf/spark-sched.toml")
 MEASURE_SOURCES = ("spark", "sparkmeasure")
+# The master URLs Spark 4 parses (SparkContext.createTaskScheduler); anything else fails only once a JVM is up.
+MASTER_FORMS = ("local", "local[N]", "local[*]", "local[N,F]", "local-cluster[N,C,M]", "spark://HOST:PORT", "yarn",
+                "k8s://URL")
+_MASTER = re.compile(
+    r"local(\[(\*|[1-9][0-9]*)(,\s*[0-9]+)?\])?|local-cluster\[\s*[1-9][0-9]*\s*,\s*[1-9][0-9]*\s*,\s*[1-9][0-9]*\s*\]"
+    r"|spark://[A-Za-z0-9.\-\[\]:]+:[0-9]+(,[A-Za-z0-9.\-\[\]:]+:[0-9]+)*|yarn|k8s://\S+"
+)
+# Spark's ACL lists are comma-separated user or group names; "*" means everyone.
+_ACL_NAME = re.compile(r"\*|[A-Za-z0-9_.@$][A-Za-z0-9_.@$\-]*")
 
 
 def default_state_dir() -> Path:
@@ -41,6 +54,12 @@ class Settings:
     pools: Path | None = None
     locality: str = ""
     spark_conf: dict[str, str] = field(default_factory=dict)
+    ui_kill_enabled: bool = False
+    acls_enable: bool = False
+    admin_acls: tuple[str, ...] = ()
+    modify_acls: tuple[str, ...] = ()
+    view_acls: tuple[str, ...] = ()
+    priority: PrioritySettings = field(default_factory=lambda: _priority({}, "defaults"))
     source: str = "defaults"
 
     @property
@@ -65,7 +84,16 @@ _LAYOUT: dict[str, dict[str, str]] = {
     "measure": {"source": "measure", "sparkmeasure_jar": "sparkmeasure_jar"},
     "pools": {"file": "pools"},
     "locality": {"wait": "locality"},
+    "access": {
+        "ui_kill_enabled": "ui_kill_enabled",
+        "acls_enable": "acls_enable",
+        "admin_acls": "admin_acls",
+        "modify_acls": "modify_acls",
+        "view_acls": "view_acls",
+    },
 }
+_ACCESS_FLAGS = ("ui_kill_enabled", "acls_enable")
+_ACCESS_LISTS = ("admin_acls", "modify_acls", "view_acls")
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:
@@ -82,6 +110,16 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         if value not in MEASURE_SOURCES:
             raise SettingsError("measure.source", value, MEASURE_SOURCES, source)
         return value
+    if name == "master":
+        return check_master(value, source)
+    if name in _ACCESS_FLAGS:
+        if not isinstance(value, bool):
+            raise SettingsError(f"access.{name}", value, "true or false", source)
+        return value
+    if name in _ACCESS_LISTS:
+        return _acl_list(name, value, source)
+    if name == "priority":
+        return _priority(value, source)
     if name == "spark_conf":
         if not isinstance(value, dict):
             raise SettingsError("spark", value, "a table of Spark conf keys to string values", source)
@@ -91,21 +129,40 @@ def _coerce(name: str, value: Any, source: str) -> Any:
     return value
 
 
+def check_master(value: Any, source: str, field: str = "app.master") -> str:
+    """A master URL in one of Spark's forms (MASTER_FORMS), else SettingsError naming where it came from."""
+    if not isinstance(value, str) or not _MASTER.fullmatch(value):
+        raise SettingsError(field, value, MASTER_FORMS, source)
+    return value
+
+
+def _acl_list(name: str, value: Any, source: str) -> tuple[str, ...]:
+    """A list of user/group names for one of Spark's ACLs (no commas or blanks: Spark splits on commas)."""
+    names = value if isinstance(value, (list, tuple)) else None
+    if names is None or not all(isinstance(n, str) and _ACL_NAME.fullmatch(n) for n in names):
+        raise SettingsError(f"access.{name}", value, 'a list of user or group names such as ["alice", "ops"], or ["*"]',
+                            source)
+    return tuple(names)
+
+
 def _spark_value(key: str, value: Any, source: str) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (str, int, float)):
         return str(value)
-    raise SettingsError(f"spark.{key}", value, "a string, number or boolean", source)
+    raise SettingsError(f"[spark] {key}", value, "a string, number or boolean", source)
 
 
 def parse_settings(data: dict[str, Any], source: str) -> Settings:
     """Turn a parsed TOML document into Settings, refusing unknown sections and keys."""
     values: dict[str, Any] = {}
-    sections = sorted([*_LAYOUT, "spark"])
+    sections = sorted([*_LAYOUT, "spark", "priority"])
     for section, body in data.items():
         if section == "spark":
             values["spark_conf"] = _coerce("spark_conf", body, source)
+            continue
+        if section == "priority":  # nested tables (guard options, classes): parsed by spark_sched.priority.settings
+            values["priority"] = _priority(body, source)
             continue
         if section not in _LAYOUT:
             raise SettingsError(section, body, [f"[{s}]" for s in sections], source)
@@ -119,6 +176,13 @@ def parse_settings(data: dict[str, Any], source: str) -> Settings:
     return Settings(source=source, **values)
 
 
+def _priority(body: Any, source: str) -> PrioritySettings:
+    """The `[priority]` table (or a PrioritySettings given to replace()), checked by spark_sched.priority.settings."""
+    from spark_sched.priority.settings import PrioritySettings, parse_priority  # late: it pulls in pyspark
+
+    return body if isinstance(body, PrioritySettings) else parse_priority(body, source)
+
+
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     """Read the settings file: the given path, else `conf/spark-sched.toml` if present, else defaults."""
     if path is None:
@@ -127,11 +191,9 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         path = DEFAULT_SETTINGS_FILE
     file = Path(path)
     try:
-        text = file.read_text()
+        data = loads(read_text(file))
     except OSError as exc:
         raise SettingsError("settings file", str(file), "a readable TOML file", str(file)) from exc
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+    except TomlError as exc:
         raise SettingsError("TOML syntax", str(exc), "valid TOML", str(file)) from exc
     return parse_settings(data, str(file))

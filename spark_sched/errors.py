@@ -10,6 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 
+def printable(text: str) -> str:
+    """`text` safe to show as one line: characters that are not printable (newlines, bidi controls) as escapes."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 class SparkSchedError(Exception):
     """Base of every error spark-sched raises on purpose."""
 
@@ -29,7 +34,7 @@ class SettingsError(SparkSchedError):
         self.source = source
         self.allowed = allowed if isinstance(allowed, str) else ", ".join(allowed)
         where = f"{source}: " if source else ""
-        super().__init__(f"{where}{field} = {value!r} is not valid; allowed: {self.allowed}")
+        super().__init__(printable(f"{where}{field} = {value!r} is not valid; allowed: {self.allowed}"))
 
 
 class ClusterError(SparkSchedError):

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from spark_sched.cluster import LocalCluster
+from spark_sched.cluster import DAEMON_PROPERTIES, LocalCluster
 from spark_sched.config import Settings, load_settings
 from spark_sched.locality import LocalityWait, Recommendation, locality_conf
 from spark_sched.measure.sparkmeasure import spark_conf as measure_conf
@@ -66,6 +67,18 @@ def cluster_slots(master: str, state_dir: os.PathLike[str] | str) -> tuple[int, 
     return None
 
 
+def access_conf(settings: Settings) -> dict[str, str]:
+    """Spark's ACLs from `[access]`: stated either way, so a JVM's earlier session cannot leave them on or off."""
+    if not settings.acls_enable:
+        return {"spark.acls.enable": "false"}
+    return {
+        "spark.acls.enable": "true",
+        "spark.admin.acls": ",".join(settings.admin_acls),
+        "spark.modify.acls": ",".join(settings.modify_acls),
+        "spark.ui.view.acls": ",".join(settings.view_acls),
+    }
+
+
 def spark_conf(settings: Settings, master_given: bool = False) -> dict[str, str]:
     """The Spark conf the settings stand for (pure: reads only the settings and the cluster's secret)."""
     events = settings.event_log_path
@@ -73,7 +86,7 @@ def spark_conf(settings: Settings, master_given: bool = False) -> dict[str, str]
         "spark.app.name": settings.app_name,
         "spark.eventLog.enabled": "true",
         "spark.eventLog.dir": events.resolve().as_uri(),
-        "spark.ui.killEnabled": "false",
+        "spark.ui.killEnabled": "true" if settings.ui_kill_enabled else "false",
         "spark.driver.host": cluster_driver_host(settings.master, settings.state_dir),
         "spark.driver.bindAddress": cluster_driver_host(settings.master, settings.state_dir),
         "spark.pyspark.python": sys.executable,
@@ -90,6 +103,7 @@ def spark_conf(settings: Settings, master_given: bool = False) -> dict[str, str]
     conf["spark.authenticate"] = "true" if secret else "false"
     if secret:
         conf["spark.authenticate.secret"] = secret
+    conf.update(access_conf(settings))
     if settings.locality:
         slots = cluster_slots(settings.master, settings.state_dir)
         conf.update(locality_conf(settings.locality, slots, settings.source))
@@ -97,6 +111,30 @@ def spark_conf(settings: Settings, master_given: bool = False) -> dict[str, str]
     conf.update(measure_conf(settings))
     conf.update(settings.spark_conf)
     return conf
+
+
+def secret_off_command_line(conf: dict[str, str], state_dir: os.PathLike[str] | str) -> None:
+    """Keep the cluster's secret out of the driver JVM's command line, which every local user can read in /proc.
+
+    pyspark starts its JVM with every builder option as `--conf key=value`. When no JVM
+    runs yet, the secret is taken out of `conf` and the JVM loads it from the cluster's
+    0600 properties file instead (`--properties-file`, through PYSPARK_SUBMIT_ARGS, the
+    variable pyspark's launcher reads). A JVM already running gets it over py4j as usual.
+    """
+    from pyspark import SparkContext
+
+    props = Path(state_dir) / "cluster" / DAEMON_PROPERTIES
+    if "spark.authenticate.secret" not in conf or SparkContext._gateway is not None:
+        return
+    if not props.is_file() or LocalCluster(props.parent).secret() != conf["spark.authenticate.secret"]:
+        return
+    ours = f"--properties-file {shlex.quote(str(props))} "
+    submit_args = os.environ.get("PYSPARK_SUBMIT_ARGS", "pyspark-shell")
+    if "--properties-file" in submit_args and not submit_args.startswith(ours):
+        return  # the user's own properties file: leave their launch alone
+    del conf["spark.authenticate.secret"]
+    # Inherited by child processes too; harmless there: the file holds only this cluster's secret, readable by us.
+    os.environ["PYSPARK_SUBMIT_ARGS"] = submit_args if submit_args.startswith(ours) else ours + submit_args
 
 
 def configure(
@@ -128,6 +166,7 @@ def configure(
         conf.update(locality_conf(waits, None))
     if resolved.pools is not None:  # FAIR mode and the rendered XML; the user's own [spark] keys still win
         conf = {**pool_conf(resolved.pools, resolved.state_dir), **conf}
+    secret_off_command_line(conf, resolved.state_dir)
     for key, value in conf.items():
         builder = builder.config(key, value)
     return builder

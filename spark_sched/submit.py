@@ -49,8 +49,8 @@ def submit(job: str, settings: Settings, job_args: Sequence[str] = (), master: s
     path = find_job(job)
     if master:
         settings = settings.replace(master=master)
+    conf = spark_conf(settings, master_given=True)  # refuses bad settings before anything is made
     settings.event_log_path.mkdir(parents=True, exist_ok=True)
-    conf = spark_conf(settings, master_given=True)
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     fd, props = tempfile.mkstemp(prefix="submit-", suffix=".properties", dir=settings.state_dir)
     try:

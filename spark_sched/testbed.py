@@ -190,7 +190,7 @@ class Testbed:
     def plan(self) -> Plan | None:
         try:
             return Plan.from_json(json.loads(self.plan_file.read_text()))
-        except (OSError, ValueError, TypeError):
+        except (OSError, ValueError, TypeError, AttributeError):  # not ours, or torn
             return None
 
     def up(self, workers: int, topology: Topology) -> Plan:

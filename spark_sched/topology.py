@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spark_sched.compat import tomllib
 from spark_sched.errors import SettingsError
+from spark_sched.tomlread import TomlError, loads, read_text
 
 DEFAULT_TOPOLOGY_FILE = Path("conf/topology.toml")
-_RATE = re.compile(r"^\d+(\.\d+)?(bit|kbit|mbit|gbit)$")
+_RATE = re.compile(r"(\d+(?:\.\d+)?)(bit|kbit|mbit|gbit)")
+MAX_RACKS = 1000
 
 
 @dataclass(frozen=True)
@@ -45,26 +46,34 @@ class Topology:
 
 
 def parse_topology(data: dict[str, Any], source: str) -> Topology:
-    """Validate a parsed topology document."""
+    """Validate a parsed topology document; the first bad entry is named with its value and what is allowed."""
     allowed = ("racks", "hosts", "links")
     for key in data:
         if key not in allowed:
             raise SettingsError(key, data[key], allowed, source)
     racks = data.get("racks", 2)
-    if not isinstance(racks, int) or isinstance(racks, bool) or racks < 1:
-        raise SettingsError("racks", racks, "a whole number >= 1", source)
-    hosts = data.get("hosts", {})
-    if not isinstance(hosts, dict) or not all(isinstance(v, str) and v for v in hosts.values()):
-        raise SettingsError("hosts", hosts, "a table of host = rack name", source)
-    links = data.get("links", {})
+    if not isinstance(racks, int) or isinstance(racks, bool) or not 1 <= racks <= MAX_RACKS:
+        raise SettingsError("racks", racks, f"a whole number from 1 to {MAX_RACKS}", source)
+    hosts = _table(data, "hosts", "a table of host = rack name", source)
+    for host, rack in hosts.items():
+        if not isinstance(rack, str) or not rack.strip() or not rack.isprintable():
+            raise SettingsError(f"hosts.{host!r}", rack, "a rack name (a non-empty string)", source)
+    links = _table(data, "links", "a table with host_rate and rack_uplink_rate", source)
     rates: dict[str, str] = {}
     for key, value in links.items():
         if key not in ("host_rate", "rack_uplink_rate"):
             raise SettingsError(f"links.{key}", value, ("links.host_rate", "links.rack_uplink_rate"), source)
-        if not isinstance(value, str) or not _RATE.match(value):
-            raise SettingsError(f"links.{key}", value, "a tc rate such as 200mbit or 1gbit", source)
+        if not isinstance(value, str) or not _RATE.fullmatch(value) or not float(_RATE.fullmatch(value)[1]) > 0:
+            raise SettingsError(f"links.{key}", value, "a tc rate above 0 such as 200mbit or 1gbit", source)
         rates[key] = value
     return Topology(racks=racks, hosts=dict(hosts), source=source, **rates)
+
+
+def _table(data: dict[str, Any], key: str, allowed: str, source: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise SettingsError(key, value, allowed, source)
+    return value
 
 
 def load_topology(path: str | Path | None = None) -> Topology:
@@ -75,9 +84,9 @@ def load_topology(path: str | Path | None = None) -> Topology:
         path = DEFAULT_TOPOLOGY_FILE
     file = Path(path)
     try:
-        data = tomllib.loads(file.read_text())
+        data = loads(read_text(file))
     except OSError as exc:
         raise SettingsError("topology file", str(file), "a readable TOML file", str(file)) from exc
-    except tomllib.TOMLDecodeError as exc:
+    except TomlError as exc:
         raise SettingsError("TOML syntax", str(exc), "valid TOML", str(file)) from exc
     return parse_topology(data, str(file))

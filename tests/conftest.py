@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from leakcheck import pytest_sessionfinish, pytest_sessionstart  # noqa: F401 - the session-end leak check (hooks)
 from pyspark.sql import SparkSession
 
 from spark_sched import configure, load_settings

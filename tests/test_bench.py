@@ -90,7 +90,7 @@ def test_outputs_are_valid_json_markdown_and_png(tmp_path: Path) -> None:
 def test_registry_finds_the_overhead_experiment() -> None:
     entries = registry.discover()
     assert entries["overhead"].experiment is not None
-    assert tuple(entries["overhead"].experiment.variants) == ("bare", "measured")
+    assert tuple(entries["overhead"].experiment.variants) == ("bare", "measured", "sparkmeasure")
     with pytest.raises(registry.ExperimentError, match="'nope' is not valid; allowed: .*overhead"):
         registry.get("nope")
 
@@ -98,11 +98,12 @@ def test_registry_finds_the_overhead_experiment() -> None:
 def test_cli_lists_runs_and_refuses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runner = CliRunner()
     listed = runner.invoke(cli, ["bench", "--list"])
-    assert listed.exit_code == 0 and "overhead" in listed.output and "bare, measured" in listed.output
+    assert listed.exit_code == 0 and "overhead" in listed.output and "bare, measured, sparkmeasure" in listed.output
     unknown = runner.invoke(cli, ["bench", "nope"])
     assert unknown.exit_code == 2 and unknown.output.count("\n") == 1 and "overhead" in unknown.output
     assert runner.invoke(cli, ["bench"]).exit_code == 2
     monkeypatch.setattr(registry, "get", lambda name: Sorting())  # run the CLI's whole path on a Spark-free one
+    monkeypatch.setenv("SPARK_SCHED_MEASURE", "spark")  # the CLI would set it for this process: keep it scoped
     ran = runner.invoke(cli, ["bench", "sorting", "--out", str(tmp_path / "cli")])
     assert ran.exit_code == 0, ran.output
     assert "descending_over_ascending = 1" in ran.output and "target same_size: 1 (wanted == 1) met" in ran.output

@@ -155,7 +155,8 @@ def test_controller_survives_failing_jobs_and_stops_cleanly(fair_spark: SparkSes
 
 
 def test_unified_app_stream_output_complete_under_the_controller(fair_spark: SparkSession, tmp_path: Path) -> None:
-    params = UnifiedParams(seconds=6, stream_slots=2, q1_rows=100_000, feature_partitions=2, warmup_batches=1)
+    params = UnifiedParams(seconds=6, stream_slots=2, q1_rows=100_000, feature_partitions=2, warmup_batches=1,
+                           guard="count")
     result = run_unified(fair_spark, "requeue", tmp_path / "unified", params)
     assert result.stream_complete, result.stream_problems[:5]
     assert result.latencies_ms, "no micro-batch latency was recorded"

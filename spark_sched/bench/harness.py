@@ -45,6 +45,7 @@ class BenchResult:
     started: float
     seconds: float
     extra: dict[str, Any] = field(default_factory=dict)
+    measured_by: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -63,6 +64,7 @@ class BenchResult:
             "master": self.master,
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
             "seconds": round(self.seconds, 3),
+            "measured_by": self.measured_by,
         }
 
 
@@ -107,9 +109,46 @@ def medians_and_spread(
     return medians, spread
 
 
+def measured_by(seen: list[str]) -> dict[str, Any]:
+    """Which source measured the run: asked (the process's setting) and seen (windows closed in this process).
+
+    `seen` is empty for experiments whose variants run in their own Python processes; those
+    inherit the setting through the environment.
+    """
+    import os
+
+    from spark_sched.measure.sparkmeasure import SOURCE_ENV
+
+    return {"asked": os.environ.get(SOURCE_ENV, "spark"), "seen": seen}
+
+
+def prefer_sparkmeasure() -> str:
+    """Where a local sparkMeasure jar resolves, have every application of the run measured by it too.
+
+    Sets `SPARK_SCHED_MEASURE=sparkmeasure` for this process and the variants it starts, unless the
+    caller chose a source already; returns the line that says what was chosen and why.
+    """
+    import os
+
+    from spark_sched.config import load_settings
+    from spark_sched.measure.jar import resolve
+    from spark_sched.measure.sparkmeasure import SOURCE_ENV
+
+    if os.environ.get(SOURCE_ENV):
+        return f"spark-sched bench: measured by {os.environ[SOURCE_ENV]} ({SOURCE_ENV} is set)"
+    choice = resolve(load_settings())
+    if choice.path is None:
+        return "spark-sched bench: measured by Spark's own records (no local sparkMeasure jar; see `measure jar`)"
+    os.environ[SOURCE_ENV] = "sparkmeasure"
+    return f"spark-sched bench: stage metrics by sparkMeasure ({choice.path}), tasks by Spark's records"
+
+
 def run_experiment(experiment: Experiment, ctx: BenchContext, on_run: ProgressHook | None = None) -> BenchResult:
     """Set up, run every variant `ctx.repetitions` times interleaved, summarize; always tear down."""
+    from spark_sched.measure import sources_seen
+
     started = time.time()
+    sources_seen(reset=True)
     runs: dict[str, list[dict[str, float]]] = {v: [] for v in experiment.variants}
     try:
         experiment.setup(ctx)
@@ -141,4 +180,5 @@ def run_experiment(experiment: Experiment, ctx: BenchContext, on_run: ProgressHo
         master=ctx.master,
         started=started,
         seconds=time.time() - started,
+        measured_by=measured_by(sources_seen()),
     )

@@ -9,9 +9,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from spark_sched.bench import registry
 from spark_sched.bench.base import BenchContext
-from spark_sched.bench.harness import BenchResult, run_experiment
+from spark_sched.bench.harness import BenchResult, prefer_sparkmeasure, run_experiment
 from spark_sched.bench.output import write_all
+from spark_sched.config import check_master
 from spark_sched.errors import SparkSchedError
+from spark_sched.files import writable_dir
 
 DEFAULT_OUT = Path("bench-out")
 
@@ -67,7 +69,11 @@ def bench(
         return
     if not name:
         raise SparkSchedError("spark-sched bench: give an experiment NAME (see `spark-sched bench --list`)")
+    if master is not None:
+        check_master(master, "spark-sched bench", "--master")
+    registry.get(name)  # an unknown or broken experiment is refused before anything is made
+    writable_dir(out_dir, "spark-sched bench: --out")
+    click.echo(prefer_sparkmeasure(), err=True)
     ctx = BenchContext(out_dir=out_dir, quick=quick, master=master, repetitions=repetitions)
-    out_dir.mkdir(parents=True, exist_ok=True)
     result = _run(name, ctx)
     _summary(result, write_all(result, out_dir))

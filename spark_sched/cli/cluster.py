@@ -76,6 +76,15 @@ def down(state_dir: Path | None) -> None:
     click.echo(f"stopped {len(stopped)} process group(s)" if stopped else "nothing running")
 
 
+@cluster.command("restart-worker")
+@click.argument("host")
+@state_dir_option
+def restart_worker(host: str, state_dir: Path | None) -> None:
+    """Start HOST's worker again (e.g. after it crashed or was killed); returns once it has registered."""
+    worker = _cluster(state_dir).restart_worker(host)
+    click.echo(f"worker  {worker.host:<12} rack {worker.rack:<4} pid {worker.pid:<8} alive")
+
+
 @cluster.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @state_dir_option

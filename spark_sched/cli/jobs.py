@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from spark_sched.config import load_settings
+from spark_sched.config import check_master, load_settings
 from spark_sched.submit import submit as submit_job
 
 DEMO_JOB = "unified_stream_batch"
@@ -26,6 +26,8 @@ settings_option = click.option(
 @settings_option
 def demo(master: str | None, seconds: float, out: Path | None, settings: Path | None) -> None:
     """Run the unified stream/batch application without and with the priority controller; print and plot it."""
+    if master is not None:
+        check_master(master, "spark-sched demo", "--master")
     args = ["--variants", DEMO_VARIANTS, "--seconds", str(seconds)]
     if out is not None:
         args += ["--out", str(out.resolve())]
@@ -39,4 +41,6 @@ def demo(master: str | None, seconds: float, out: Path | None, settings: Path | 
 @click.argument("job_args", nargs=-1, type=click.UNPROCESSED)
 def submit(job: str, master: str | None, settings: Path | None, job_args: tuple[str, ...]) -> None:
     """Run JOB (a bundled job's name or a path) with spark-submit; its exit code is ours."""
+    if master is not None:
+        check_master(master, "spark-sched submit", "--master")
     sys.exit(submit_job(job, load_settings(settings), list(job_args), master=master))

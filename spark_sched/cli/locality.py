@@ -1,28 +1,33 @@
-"""`spark-sched locality recommend|report`: waits from the delay-scheduling model; locality a run achieved."""
+"""`spark-sched locality recommend|advise|report`: waits from the model, advice from a run, locality achieved."""
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 import click
-import pandas as pd
 
 from spark_sched.locality import LEVELS, LocalityError, achieved_locality, inputs_from_tasks, recommend_locality_wait
-
-
-def _load_tasks(path: Path) -> pd.DataFrame:
-    """The task frame of an application's event log (measurement's reader, as `spark-sched report` uses)."""
-    from spark_sched.measure import eventlog
-    from spark_sched.measure.frames import tasks_frame
-
-    return tasks_frame(eventlog.load(path))
+from spark_sched.locality.advise import advice_text, advise, pooled_miss
+from spark_sched.locality.history import load_app
+from spark_sched.locality.stages import app_stage_runs
 
 
 @click.group()
 def locality() -> None:
-    """Locality waits from the delay-scheduling model, and the locality a run achieved."""
+    """Locality waits: the delay-scheduling model, advice from an event log, and the locality a run achieved."""
+
+
+def _from_log(path: Path) -> dict[str, Any]:
+    """M, L, N, T (all tasks) and the miss cost (located stages) of a past run."""
+    app = load_app(path)
+    measured = inputs_from_tasks(app.tasks)
+    miss = pooled_miss(app_stage_runs(app))
+    if miss is not None:
+        measured["miss_seconds"] = max(0.0, miss)
+    return measured
 
 
 @locality.command()
@@ -31,12 +36,15 @@ def locality() -> None:
 @click.option("--replication", "-R", type=int, default=None, help="Copies of each input block [default: 1, cached].")
 @click.option("--tasks", "-N", type=int, default=None, help="Tasks in the job (stage).")
 @click.option("--task-seconds", "-T", type=float, default=None, help="Mean task length in seconds.")
-@click.option("--target", type=float, default=0.95, show_default=True, help="Locality to reach, 0 < target < 1.")
+@click.option("--miss-seconds", "-P", type=float, default=None,
+              help="How much longer a non-local task runs (s): choose the wait by cost (the default mode then).")
+@click.option("--target", type=float, default=None, help="Locality to reach, 0 < target < 1 (target mode; "
+              "the default when no miss cost is known, at 0.95).")
 @click.option("--racks", type=int, default=1, show_default=True, help="Racks the nodes sit in (rack wait).")
 @click.option("--input", "input_kind", type=click.Choice(["cached", "disk"]), default="cached", show_default=True,
               help="Input in executors' memory (wait at PROCESS_LOCAL) or on the hosts' disks (NODE_LOCAL).")
 @click.option("--from-eventlog", type=click.Path(path_type=Path), default=None,
-              help="Take M, L, N and T from a past run's event log (flags given explicitly win).")
+              help="Take M, L, N, T and the miss cost from a past run's event log (flags given explicitly win).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def recommend(
     nodes: int | None,
@@ -44,17 +52,20 @@ def recommend(
     replication: int | None,
     tasks: int | None,
     task_seconds: float | None,
-    target: float,
+    miss_seconds: float | None,
+    target: float | None,
     racks: int,
     input_kind: str,
     from_eventlog: Path | None,
     as_json: bool,
 ) -> None:
-    """Print spark.locality.wait.process/node/rack for a target locality, and the predicted locality."""
+    """Print spark.locality.wait.process/node/rack by the cost of a miss (or for a target), and the prediction."""
     given = {"nodes": nodes, "slots_per_node": slots_per_node, "tasks": tasks, "task_seconds": task_seconds}
     if from_eventlog is not None:
-        measured = inputs_from_tasks(_load_tasks(from_eventlog))
+        measured = _from_log(from_eventlog)
         given = {k: v if v is not None else measured[k] for k, v in given.items()}
+        if miss_seconds is None and target is None:
+            miss_seconds = measured.get("miss_seconds")
     missing = [f"--{k.replace('_', '-')}" for k, v in given.items() if v is None]
     if missing:
         raise LocalityError(f"{', '.join(missing)} missing; allowed: give them, or --from-eventlog PATH")
@@ -63,6 +74,7 @@ def recommend(
         target=target,
         racks=racks,
         cached=input_kind == "cached",
+        miss_seconds=miss_seconds,
         **given,  # type: ignore[arg-type]
     )
     if as_json:
@@ -71,11 +83,37 @@ def recommend(
     for key, value in rec.wait.spark_conf().items():
         click.echo(f"{key}={value}")
     inputs = rec.inputs
+    why = f"P={inputs['miss_seconds']:.3g}s" if rec.mode == "cost" else f"target {inputs['target']}"
+    change = "" if rec.predicted_change is None else f", job time {rec.predicted_change:+.1%} vs no wait"
     click.echo(
-        f"# predicted locality {rec.predicted_locality:.3f} after D={rec.skips} skipped offers "
+        f"# predicted locality {rec.predicted_locality:.3f}{change} after D={rec.skips} skipped offers "
         f"(M={inputs['nodes']} L={inputs['slots_per_node']} R={inputs['replication']} N={inputs['tasks']} "
-        f"T={inputs['task_seconds']:.3g}s)"
+        f"T={inputs['task_seconds']:.3g}s, {rec.mode} mode, {why})"
     )
+
+
+@locality.command("advise")
+@click.argument("eventlog_path", type=click.Path(path_type=Path))
+@click.option("--target", type=float, default=None, help="Reach this locality instead of minimising job time.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def advise_cmd(eventlog_path: Path, target: float | None, as_json: bool) -> None:
+    """spark.locality.wait* for an application's workload, from its own event log (any Spark 3/4 app's).
+
+    Reads task length, slots, locality by level and the cost of non-local tasks per
+    stage, and prints the waits that minimise expected job time, with the predicted
+    locality and job-time change.
+    """
+    result = advise(load_app(eventlog_path), target)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), default=_json_default))
+        return
+    for line in advice_text(result):
+        click.echo(line)
+
+
+def _json_default(value: Any) -> Any:
+    number = float(value)
+    return None if math.isnan(number) else number
 
 
 @locality.command()
@@ -83,9 +121,7 @@ def recommend(
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def report(eventlog_path: Path, as_json: bool) -> None:
     """Share of tasks at each locality level, per stage and per job, from an event log (file or directory)."""
-    tasks = _load_tasks(eventlog_path)
-    if tasks.empty:
-        raise LocalityError(f"{eventlog_path}: no tasks in this event log; allowed: the log of a run that ran tasks")
+    tasks = load_app(eventlog_path).tasks
     levels: dict[str, Any] = {
         "stages": achieved_locality(tasks, "stageId").to_dict(orient="records"),
         "jobs": achieved_locality(tasks, "jobId").to_dict(orient="records"),

@@ -18,6 +18,7 @@ import click
 
 from spark_sched.cluster import LocalCluster
 from spark_sched.config import load_settings
+from spark_sched.files import write_atomically
 from spark_sched.pools.flatten import Flattened, flatten, leaf_shares
 from spark_sched.pools.load import check_pools
 from spark_sched.pools.model import PoolTree, Problem
@@ -88,8 +89,7 @@ def render(file: Path, output: Path | None, fmt: str) -> None:
     if output is None:
         click.echo(text, nl=False)
     else:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
+        write_atomically(output, text, "spark-sched pools render: --output")
         click.echo(f"wrote {output}")
 
 

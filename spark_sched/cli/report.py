@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
+from spark_sched.locality.check import report_section
 from spark_sched.measure import eventlog
-from spark_sched.measure.report import json_text, text_report, write_csv
+from spark_sched.measure.report import json_report, text_report, write_csv
 
 
 @click.command()
@@ -22,4 +24,8 @@ def report(eventlog_path: Path, as_json: bool, tag_prefix: str | None, csv_dir: 
     records = eventlog.load(eventlog_path)
     if csv_dir is not None:
         write_csv(records, csv_dir)
-    click.echo(json_text(records, tag_prefix) if as_json else text_report(records, tag_prefix), nl=False)
+    locality_lines, locality_rows = report_section(eventlog_path)  # achieved vs predicted locality per stage
+    if as_json:
+        click.echo(json.dumps({**json_report(records, tag_prefix), "localityCheck": locality_rows}, indent=2))
+        return
+    click.echo(text_report(records, tag_prefix) + "\n" + "\n".join(locality_lines) + "\n", nl=False)

@@ -26,7 +26,8 @@ import pandas as pd
 from spark_sched.measure import frames, report, rest
 from spark_sched.measure.records import Records
 from spark_sched.measure.rest import MeasureError
-from spark_sched.measure.sparkmeasure import SOURCE_CONF, SparkMeasure, classes_loaded, drain_listeners, say_missing
+from spark_sched.measure.schema import AGGREGATE_NAMES
+from spark_sched.measure.sparkmeasure import SOURCE_CONF, SparkMeasure, drain_listeners, load_into_driver, say_missing
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -34,9 +35,10 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 SOURCES = ("spark", "sparkmeasure")
+_sources_seen: set[str] = set()
 DEFAULT_SETTLE_TIMEOUT_S = 60.0
 
-__all__ = ["MeasureError", "Measurement", "measure"]
+__all__ = ["MeasureError", "Measurement", "measure", "sources_seen"]
 
 
 class Measurement:
@@ -53,6 +55,8 @@ class Measurement:
             raise MeasureError(f"measure(): source = {self.asked!r} is not valid; allowed: {', '.join(SOURCES)}")
         self.sparkmeasure: SparkMeasure | None = None
         self.sparkmeasure_aggregate: dict[str, Any] = {}
+        self.sparkmeasure_task_aggregate: dict[str, Any] = {}
+        self.sparkmeasure_text = ""
         self._records: Records | None = None
         self._first_job: int | None = None
         self._started = 0.0
@@ -71,8 +75,8 @@ class Measurement:
     def begin(self) -> Measurement:
         """Start the window: jobs submitted from now on are measured."""
         if self.asked == "sparkmeasure" and self.sparkmeasure is None:
-            if classes_loaded(self.spark):
-                self.sparkmeasure = SparkMeasure.for_session(self.spark)
+            if load_into_driver(self.spark):
+                self.sparkmeasure = SparkMeasure(self.spark)
             else:
                 say_missing(self.spark)
         self._records = None
@@ -94,11 +98,15 @@ class Measurement:
         records = rest.collect(self.client, self._first_job, last_job, self.settle_timeout_s, running)
         records.window_ms = window_ms
         records.source = "+".join(self.sources)
+        _sources_seen.update(self.sources)
         records.app_id = self.spark.sparkContext.applicationId
         self._records = records
         if self.sparkmeasure:
             drain_listeners(self.spark)
-            self.sparkmeasure_aggregate = self.sparkmeasure.aggregate()
+            self.sparkmeasure_aggregate = {k: _plain(v) for k, v in self.sparkmeasure.aggregate().items()}
+            self.sparkmeasure_task_aggregate = {k: _plain(v) for k, v in self.sparkmeasure.task_aggregate().items()}
+            self.sparkmeasure_text = self.sparkmeasure.report()
+            self.sparkmeasure.close()
         return self
 
     def __enter__(self) -> Measurement:
@@ -132,8 +140,26 @@ class Measurement:
         return frames.jobs_frame(self.records)
 
     def aggregate(self) -> dict[str, Any]:
-        """sparkMeasure's aggregate names over successful tasks, plus wastedTaskTime and localityFraction."""
-        return frames.aggregate(self.records)
+        """sparkMeasure's aggregate names, plus numKilledTasks, numFailedTasks, wastedTaskTime, localityFraction.
+
+        Where sparkMeasure measured the window, its own StageMetrics numbers are returned for its
+        names; the additions (which it does not keep) come from Spark's records either way.
+        `aggregate_sources()` says which figure came from where.
+        """
+        ours = frames.aggregate(self.records)
+        if not self.sparkmeasure_aggregate:
+            return ours
+        theirs = {n: self.sparkmeasure_aggregate[n] for n in AGGREGATE_NAMES if n in self.sparkmeasure_aggregate}
+        return {**ours, **theirs}
+
+    def aggregate_sources(self) -> dict[str, str]:
+        """For every figure of `aggregate()`, the source it came from: "sparkmeasure" or "spark"."""
+        return {name: "sparkmeasure" if name in self.sparkmeasure_aggregate and name in AGGREGATE_NAMES else "spark"
+                for name in self.aggregate()}
+
+    def sparkmeasure_report(self) -> str:
+        """sparkMeasure's own report text for this window ("" where sparkMeasure did not measure it)."""
+        return self.sparkmeasure_text
 
     def latency(self, tag_prefix: str = "") -> dict[str, dict[str, float]]:
         """Job latency p50/p95/p99 (ms) per job tag starting with `tag_prefix`, grouped by the tag's rest."""
@@ -152,6 +178,19 @@ class Measurement:
     def save_csv(self, directory: str | Path) -> list[Path]:
         """Write tasks.csv, stages.csv and jobs.csv into `directory`."""
         return report.write_csv(self.records, directory)
+
+
+def sources_seen(reset: bool = False) -> list[str]:
+    """The sources that measured any window this process closed since the last reset (benches report it)."""
+    seen = sorted(_sources_seen)
+    if reset:
+        _sources_seen.clear()
+    return seen
+
+
+def _plain(value: Any) -> Any:
+    """A py4j number as a Python int (sparkMeasure's aggregates are Java longs)."""
+    return int(value) if isinstance(value, (int, float)) or hasattr(value, "longValue") else value
 
 
 def measure(

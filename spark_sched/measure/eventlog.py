@@ -17,6 +17,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import zstandard
+
 from spark_sched.measure.records import Record, Records, attribute_stages, finish_task
 from spark_sched.measure.rest import MeasureError, with_totals
 from spark_sched.measure.schema import METRICS, NS_METRICS, ns_to_ms, task_status, user_tags
@@ -89,8 +91,6 @@ def event_files(path: str | Path) -> list[Path]:
 def _open_text(path: Path) -> io.TextIOBase:
     name = path.name.removesuffix(".inprogress")
     if name.endswith((".zstd", ".zst")):
-        import zstandard
-
         reader = zstandard.ZstdDecompressor().stream_reader(path.open("rb"), read_across_frames=True)
         return io.TextIOWrapper(reader, encoding="utf-8")
     if name.endswith(_UNSUPPORTED_CODECS):
@@ -113,7 +113,7 @@ def read_events(files: Iterable[Path]) -> Iterator[dict[str, Any]]:
                         yield json.loads(line)
                     except json.JSONDecodeError:
                         continue
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, zstandard.ZstdError) as exc:  # ValueError: also bytes that are not UTF-8
             raise MeasureError(f"spark-sched report: {path}: cannot be read as an event log ({exc})") from exc
 
 
@@ -277,6 +277,13 @@ class _Replay:
 def load(path: str | Path) -> Records:
     """One application's records from its event log (file, rolling directory, or a directory holding one log)."""
     replay = _Replay()
-    for event in read_events(event_files(path)):
-        replay.feed(event)
+    for number, event in enumerate(read_events(event_files(path)), 1):
+        try:
+            replay.feed(event)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:  # a line that is JSON but no Spark event
+            kind = event.get("Event", "?") if isinstance(event, dict) else type(event).__name__
+            raise MeasureError(
+                f"spark-sched report: {path}: event {number} = {kind!r} is not valid ({type(exc).__name__}: {exc}); "
+                "allowed: the JSON lines Spark's event logging listener writes"
+            ) from exc
     return replay.records()

@@ -12,56 +12,48 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from spark_sched.errors import SettingsError
+from spark_sched.measure.jar import JAR_ENV, jar_name, maven_package, resolve, say
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from spark_sched.config import Settings
 
-PACKAGE = "ch.cern.sparkmeasure:spark-measure_2.13:0.28"
-JAR_ENV = "SPARK_SCHED_SPARKMEASURE_JAR"
 SOURCE_CONF = "spark.spark-sched.measure"
+# Overrides `[measure] source` for every application this process configures (`spark-sched bench` sets it
+# to "sparkmeasure" where a local jar resolves, so benches take their stage metrics from sparkMeasure).
+SOURCE_ENV = "SPARK_SCHED_MEASURE"
 STAGE_CLASS = "ch.cern.sparkmeasure.StageMetrics"
+PACKAGE = maven_package()
 MISSING_LINE = (
     "spark-sched: sparkMeasure's jar is not loaded (class ch.cern.sparkmeasure.StageMetrics not found); "
-    f"measuring from Spark's own records. To add it: set {JAR_ENV}=/path/to/spark-measure_2.13-0.28.jar "
-    f"(or [measure] sparkmeasure_jar), or let Spark fetch {PACKAGE} (spark.jars.packages)."
+    f"measuring from Spark's own records. To add it: set {JAR_ENV}=/path/to/{jar_name()} "
+    "(or [measure] sparkmeasure_jar), build one with `spark-sched measure build-jar --source DIR`, "
+    f"or let Spark fetch {PACKAGE} (spark.jars.packages)."
 )
 
 _warned_apps: set[str] = set()
-_instances: dict[str, SparkMeasure] = {}
 LISTENER_DRAIN_MS = 30_000
-
-
-def jar_path(settings: Settings) -> tuple[str, str]:
-    """The local sparkMeasure jar asked for, and where it was asked (env wins over the settings file)."""
-    env = os.environ.get(JAR_ENV, "")
-    if env:
-        return env, JAR_ENV
-    return settings.sparkmeasure_jar, f"{settings.source}: [measure] sparkmeasure_jar"
 
 
 def spark_conf(settings: Settings) -> dict[str, str]:
     """The measurement source (read back by `measure()`) and, for sparkMeasure, its jar on the classpath.
 
-    A local jar (env or settings) wins; otherwise Spark is asked to fetch the Maven package,
-    which needs Maven Central (or a mirror in spark.jars.repositories / ivySettings).
+    The jar comes from `spark_sched.measure.jar.resolve` (explicit jar, built before, built from a
+    source folder, else Maven coordinates); its one line says which and why.
     """
-    conf = {SOURCE_CONF: settings.measure}
-    if settings.measure != "sparkmeasure":
+    source = os.environ.get(SOURCE_ENV) or settings.measure
+    if source not in ("spark", "sparkmeasure"):
+        raise SettingsError("measure.source", source, ("spark", "sparkmeasure"), SOURCE_ENV)
+    conf = {SOURCE_CONF: source}
+    if source != "sparkmeasure":
         return conf
-    path, source = jar_path(settings)
-    if path:
-        jar = Path(path).expanduser()
-        if not jar.is_file():
-            raise SettingsError("sparkmeasure_jar", path, "an existing .jar file", source)
-        conf["spark.jars"] = str(jar.resolve())
-    else:
-        conf["spark.jars.packages"] = PACKAGE
+    choice = resolve(settings)
+    say(choice)
+    conf.update(choice.spark_conf())
     return conf
 
 
@@ -78,6 +70,28 @@ def classes_loaded(spark: SparkSession) -> bool:
         return False
 
 
+def load_into_driver(spark: SparkSession) -> bool:
+    """Make sparkMeasure's classes loadable in a driver JVM that started before its jar was named.
+
+    Spark puts `spark.jars` on the driver's classpath only when it launches the JVM; a
+    notebook (or a test run) that stopped one session and configured another in the same
+    process has the jar on the executors only. sparkMeasure's listeners live in the driver,
+    so adding the jar to the driver's class loader (Spark's MutableURLClassLoader) is enough.
+    """
+    if classes_loaded(spark):
+        return True
+    jars = [j for j in spark.sparkContext.getConf().get("spark.jars", "").split(",") if "spark-measure" in j]
+    jvm = spark.sparkContext._jvm
+    if not jars or jvm is None:
+        return False
+    loader = jvm.java.lang.Thread.currentThread().getContextClassLoader()
+    with contextlib.suppress(Exception):  # a loader without addURL: the jar stays missing and we say so
+        for jar in jars:
+            path = jar[len("file:"):] if jar.startswith("file:") else jar
+            loader.addURL(jvm.java.io.File(path).toURI().toURL())
+    return classes_loaded(spark)
+
+
 def say_missing(spark: SparkSession) -> None:
     """Print the one line about the missing jar, once per application."""
     app = spark.sparkContext.applicationId
@@ -89,16 +103,10 @@ def say_missing(spark: SparkSession) -> None:
 class SparkMeasure:
     """sparkMeasure's StageMetrics and TaskMetrics around one measurement window.
 
-    One instance (two listeners) per application, reused by every window: each
-    begin() clears what the previous window collected, so listeners never pile up.
+    Each window gets its own two listeners and removes them when it closes, so windows may
+    nest (the unified application measures itself while a caller measures it too) and
+    listeners never pile up on a long-lived application.
     """
-
-    @classmethod
-    def for_session(cls, spark: SparkSession) -> SparkMeasure:
-        app = spark.sparkContext.applicationId
-        if app not in _instances:
-            _instances[app] = cls(spark)
-        return _instances[app]
 
     def __init__(self, spark: SparkSession) -> None:
         from sparkmeasure import StageMetrics, TaskMetrics
@@ -119,11 +127,19 @@ class SparkMeasure:
         return {str(k): v for k, v in dict(self.stage_metrics.aggregate_stagemetrics()).items()}
 
     def task_aggregate(self) -> dict[str, Any]:
+        """sparkMeasure's own task aggregate: every task attempt that ended, killed ones included."""
         return {str(k): v for k, v in dict(self.task_metrics.aggregate_taskmetrics()).items()}
 
     def report(self) -> str:
+        """sparkMeasure's own text report (StageMetrics.report), exactly as it prints it."""
         return str(self.stage_metrics.report())
 
+    def close(self) -> None:
+        """Remove this window's listeners from the application (what it collected stays readable)."""
+        with contextlib.suppress(Exception):  # the application may already be stopped
+            self.stage_metrics.remove_listener()
+        with contextlib.suppress(Exception):
+            self.task_metrics.taskmetrics.removeListener()
 
 
 def drain_listeners(spark: SparkSession) -> None:

@@ -26,6 +26,8 @@ def file_format(path: Path, text: str) -> str:
 def parse_pools(text: str, source: str, fmt: str) -> tuple[PoolTree, list[Problem]]:
     """Parse and check text in one format; the tree is only meaningful when no error came back."""
     raw, problems = parse_xml(text, source) if fmt == "xml" else parse_toml(text, source)
+    if problems and not raw.pools:  # unreadable or misshapen: "no pools" would only repeat the problem
+        return PoolTree((), source), problems
     tree, more = validate(raw)
     problems += more
     if not problems:
@@ -40,7 +42,10 @@ def check_pools(path: str | os.PathLike[str], cores: int | None = None) -> tuple
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        if isinstance(exc, UnicodeDecodeError):
+            reason = f"not UTF-8 (byte {exc.start}: {exc.object[exc.start:exc.start + 1]!r})"
+        else:
+            reason = exc.strerror or type(exc).__name__
         return PoolTree((), source), [Problem(source, None, "pool file", reason, "a readable TOML or XML file")]
     tree, problems = parse_pools(text, source, file_format(file, text))
     if not problems:

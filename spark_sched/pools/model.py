@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from spark_sched.errors import SparkSchedError
+from spark_sched.errors import SparkSchedError, printable
 
 FAIR = "FAIR"
 FIFO = "FIFO"
@@ -86,9 +86,9 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.source}: " if self.source else ""
         if self.warning:
-            return f"{where}warning: {self.allowed}"
+            return printable(f"{where}warning: {self.allowed}")
         pool = f"pool {self.pool!r}: " if self.pool is not None else ""
-        return f"{where}{pool}{self.field} = {self.value!r} is not valid; allowed: {self.allowed}"
+        return printable(f"{where}{pool}{self.field} = {self.value!r} is not valid; allowed: {self.allowed}")
 
 
 @dataclass(frozen=True)

@@ -20,20 +20,22 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from spark_sched.compat import tomllib
 from spark_sched.pools.model import FIELDS, Pool, PoolTree, Problem, RawPool, RawTree, path_text
+from spark_sched.tomlread import TomlError, loads
 
 TOP_KEY = "pools"
 FIELD_KEYS = {"mode": "mode", "weight": "weight", "minShare": "min_share"}
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 ALLOWED_KEYS = "mode, weight, minShare, or a [child] table"
+# Deeper trees are refused rather than walked: each level halves a share, and Python's recursion has a floor.
+MAX_DEPTH = 32
 
 
 def parse_toml(text: str, source: str) -> tuple[RawTree, list[Problem]]:
     """Read a TOML pool file into raw pools; structural problems (syntax, stray keys) come back as a list."""
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        data = loads(text)
+    except TomlError as exc:
         return RawTree((), source), [Problem(source, None, "TOML syntax", str(exc), "valid TOML")]
     problems = [
         Problem(source, None, key, value, f"a [{TOP_KEY}] table holding the pools")
@@ -50,6 +52,10 @@ def parse_toml(text: str, source: str) -> tuple[RawTree, list[Problem]]:
 
 def _pool(name: str, body: Any, parents: tuple[str, ...], source: str, problems: list[Problem]) -> RawPool:
     path = (*parents, name)
+    if len(path) > MAX_DEPTH:
+        depth = f"{len(path)} levels or more"
+        problems.append(Problem(source, path_text(path[:MAX_DEPTH]), "depth", depth, f"at most {MAX_DEPTH} levels"))
+        return RawPool(name, path)
     if not isinstance(body, dict):
         problems.append(Problem(source, path_text(path), "pool", body, f"a table ([{TOP_KEY}.{'.'.join(path)}])"))
         return RawPool(name, path)

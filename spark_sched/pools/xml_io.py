@@ -7,6 +7,10 @@ leniency only where Spark is strict too (surrounding blanks, mode case).
 Rendering writes leaves in tree order, names escaped, each preceded by a comment
 with its path and share, under a header naming the source file; the same tree
 always gives the same bytes.
+
+Parsing goes through defusedxml: a pool file has no use for a DTD, so one is
+refused outright, which also rules out entity expansion (billion laughs) and
+external entities (no file or network fetch).
 """
 
 from __future__ import annotations
@@ -16,6 +20,10 @@ import xml.etree.ElementTree as ET
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from defusedxml import DefusedXmlException, DTDForbidden
+from defusedxml.ElementTree import ParseError
+from defusedxml.ElementTree import fromstring as safe_fromstring
+
 from spark_sched.pools.flatten import Flattened
 from spark_sched.pools.model import Problem, RawPool, RawTree, path_text
 
@@ -23,14 +31,22 @@ ROOT_TAG = "allocations"
 POOL_TAG = "pool"
 ELEMENTS = {"schedulingMode": "mode", "weight": "weight", "minShare": "min_share"}
 _INTEGER = re.compile(r"[+-]?[0-9]+")
+NO_DTD = "XML without <!DOCTYPE> or entities (a pool file needs neither)"
+
+
+def _parse(text: str) -> ET.Element:
+    """The root element, parsed safely: no DTD, hence no entity expansion and no external fetch."""
+    return safe_fromstring(text, forbid_dtd=True, forbid_entities=True, forbid_external=True)
 
 
 def parse_xml(text: str, source: str) -> tuple[RawTree, list[Problem]]:
     """Read a fairscheduler.xml into raw (one-level) pools; structural problems come back as a list."""
     try:
-        root = ET.fromstring(text)
-    except ET.ParseError as exc:
+        root = _parse(text)
+    except ParseError as exc:
         return RawTree((), source), [Problem(source, None, "XML syntax", str(exc), "well-formed XML")]
+    except DefusedXmlException as exc:
+        return RawTree((), source), [Problem(source, None, "XML DTD", _refused(exc), NO_DTD)]
     problems: list[Problem] = []
     if root.tag != ROOT_TAG:
         problems.append(Problem(source, None, "root element", f"<{root.tag}>", f"<{ROOT_TAG}>"))
@@ -41,6 +57,12 @@ def parse_xml(text: str, source: str) -> tuple[RawTree, list[Problem]]:
         else:
             problems.append(Problem(source, None, "element", f"<{element.tag}>", f"<{POOL_TAG}> inside <{ROOT_TAG}>"))
     return RawTree(tuple(pools), source), problems
+
+
+def _refused(exc: DefusedXmlException) -> str:
+    """What defusedxml refused, without its repr noise: `<!DOCTYPE allocations>` or `<!ENTITY lol>`."""
+    kind = "DOCTYPE" if isinstance(exc, DTDForbidden) else "ENTITY"
+    return f"<!{kind} {getattr(exc, 'name', '') or '...'}>"
 
 
 def _value(text: str | None) -> Any:
@@ -98,5 +120,5 @@ def render_xml(flat: Flattened, source: str) -> str:
 
 def spark_pool_names(text: str) -> list[str]:
     """The pool names Spark itself would create from this XML: every `<pool>` at any depth, as Spark reads it."""
-    root = ET.fromstring(text)
+    root = _parse(text)
     return [element.get("name", "") for element in root.iter(POOL_TAG)]

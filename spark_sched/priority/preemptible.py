@@ -105,6 +105,8 @@ class JobState:
     preemptions: int = 0
     preempted_s: float = 0.0
     preempted_since: float | None = None
+    submitted_wall: float = 0.0  # wall clock (s): submitted to the controller, and finished (0: not yet)
+    finished_wall: float = 0.0
     running: bool = False
     waves: int = 0
     duplicates: int = 0

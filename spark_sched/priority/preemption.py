@@ -27,7 +27,7 @@ import socket
 import socketserver
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 DEFAULT_INTERVAL_S = 0.005
@@ -42,6 +42,7 @@ class RunningTask:
     partition: int
     host: str
     last_seen: float
+    stopping: bool = False  # its last poll was answered "stop"
 
 
 @dataclass
@@ -49,16 +50,22 @@ class _Board:
     """Driver-side state: which (job, scope) pairs must stop, and which tasks are polling."""
 
     stops: set[tuple[str, str]] = field(default_factory=set)
+    exempt: set[tuple[str, int]] = field(default_factory=set)  # (job, partition) the guard keeps running
     running: dict[tuple[str, int], RunningTask] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def told(self, job_id: str, partition: int, host: str) -> bool:
+        """Whether this task must stop (caller holds the lock)."""
+        return (job_id, partition) not in self.exempt and bool(
+            {(job_id, "*"), (job_id, f"p{partition}"), (job_id, f"h{host}")} & self.stops
+        )
 
     def poll(self, job_id: str, partition: int, host: str) -> bool:
         now = time.monotonic()
         with self.lock:
-            self.running[(job_id, partition)] = RunningTask(job_id, partition, host, now)
-            return bool(
-                {(job_id, "*"), (job_id, f"p{partition}"), (job_id, f"h{host}")} & self.stops
-            )
+            stop = self.told(job_id, partition, host)
+            self.running[(job_id, partition)] = RunningTask(job_id, partition, host, now, stop)
+            return stop
 
     def done(self, job_id: str, partition: int) -> None:
         with self.lock:
@@ -115,15 +122,29 @@ class SignalServer(socketserver.ThreadingTCPServer):
             self._thread = None
         self.server_close()
 
-    def stop(self, job_id: str, scope: str = "*") -> None:
-        """Ask `job_id`'s tasks to stop: scope `*` (all), `p<partition>` or `h<host>`."""
+    def stop(self, job_id: str, scope: str = "*", exempt: Iterable[int] = ()) -> None:
+        """Ask `job_id`'s tasks to stop: scope `*` (all), `p<partition>` or `h<host>`; `exempt` partitions go on."""
         with self.board.lock:
             self.board.stops.add((job_id, scope))
+            self.board.exempt.update((job_id, p) for p in exempt)
 
     def clear(self, job_id: str) -> None:
-        """Let `job_id`'s tasks run again."""
+        """Let `job_id`'s tasks run again (and forget its exemptions)."""
         with self.board.lock:
             self.board.stops = {s for s in self.board.stops if s[0] != job_id}
+            self.board.exempt = {e for e in self.board.exempt if e[0] != job_id}
+
+    def stopping(self) -> list[RunningTask]:
+        """Running cooperative tasks told to stop that have not ended yet (seen the signal or not)."""
+        horizon = time.monotonic() - STALE_AFTER_S
+        with self.board.lock:
+            return [t for t in self.board.running.values()
+                    if t.last_seen >= horizon and self.board.told(t.job_id, t.partition, t.host)]
+
+    def exempt(self, job_id: str, partition: int) -> bool:
+        """True when the partition is exempt from its job's stop (the guard keeps it running)."""
+        with self.board.lock:
+            return (job_id, partition) in self.board.exempt
 
     def running(self, job_id: str | None = None) -> list[RunningTask]:
         """Cooperative tasks seen polling within the last second (optionally of one job)."""

@@ -30,15 +30,16 @@ from typing import TYPE_CHECKING, Any
 
 from spark_sched.priority.classes import HIGH, LOW, PriorityClass, tagged
 from spark_sched.priority.controller import PriorityController
+from spark_sched.priority.guard import guard
 from spark_sched.priority.preemptible import ActionJob, LowJob, PreemptibleJob
 from spark_sched.priority.streaming import LatencyListener, StreamWatch, percentile
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-VARIANTS = ("isolated", "fifo", "fair", "kill", "requeue", "lb", "lma")
-POLICY_OF = {"isolated": "none", "fifo": "none", "fair": "none", "kill": "kill", "requeue": "requeue",
-             "lb": "lb", "lma": "lma"}
+VARIANTS = ("isolated", "fifo", "fair", "fair_minshare", "kill", "requeue", "lb", "lma")
+POLICY_OF = {"isolated": "none", "fifo": "none", "fair": "none", "fair_minshare": "none", "kill": "kill",
+             "requeue": "requeue", "lb": "lb", "lma": "lma"}
 CAMPAIGNS = 10
 ADS_PER_CAMPAIGN = 10
 EVENT_TYPES = ("view", "click", "purchase")
@@ -51,7 +52,11 @@ UNIFIED_CLASSES = (HIGH, LOW, FAIR_HIGH)
 
 
 def classes_for(variant: str) -> tuple[PriorityClass, PriorityClass]:
-    """HIGH and LOW classes of a variant: one FIFO pool, FAIR by weight only, or the controller's minShare pools."""
+    """HIGH and LOW classes of a variant: one FIFO pool, FAIR by weight only, or the minShare pools.
+
+    `fair_minshare` is what a careful Spark user configures without a controller:
+    the stream's pool at weight 1000 with a minShare (the controller's pools, no preemption).
+    """
     if variant == "fifo":
         return FIFO_HIGH, FIFO_LOW
     if variant == "fair":
@@ -68,6 +73,7 @@ class UnifiedResult:
     latencies_ms: list[tuple[float, float]] = field(default_factory=list)  # (commit wall time, latency)
     durations_ms: list[float] = field(default_factory=list)
     batch_jobs: int = 0
+    completions: list[float] = field(default_factory=list)  # wall time (s) each LOW job finished, in the window
     batch_task_ms: float = 0.0
     wasted_task_ms: float = 0.0
     reactions_ms: list[float] = field(default_factory=list)
@@ -75,6 +81,23 @@ class UnifiedResult:
     max_job_preemptions: int = 0
     stream_complete: bool = True
     stream_problems: list[str] = field(default_factory=list)
+    idle_slot_s_while_pending: float = 0.0
+    cancel_to_free_ms: list[float] = field(default_factory=list)
+    slots: int = 0
+    # (start s, end s, class) of every task attempt, relative to the measured window's start
+    task_spans: list[tuple[float, float, str]] = field(default_factory=list)
+
+    def jobs_per_min(self) -> float:
+        """LOW jobs per minute from the spacing of completions: (n - 1) / (last - first).
+
+        A run holds only a handful of multi-second jobs, so counting completions in
+        the window is quantized (one job = 5-15 %); the spacing between the first
+        and last completion is not. Fewer than 3 completions: the plain count.
+        """
+        done = sorted(self.completions)
+        if len(done) >= 3 and done[-1] > done[0]:
+            return 60.0 * (len(done) - 1) / (done[-1] - done[0])
+        return self.batch_jobs / (self.seconds / 60.0)
 
     def metrics(self) -> dict[str, float]:
         lat = [v for _, v in self.latencies_ms]
@@ -82,11 +105,16 @@ class UnifiedResult:
             "stream_p50_ms": percentile(lat, 50),
             "stream_p99_ms": percentile(lat, 99),
             "stream_batches": float(len(lat)),
-            "batch_jobs_per_min": self.batch_jobs / (self.seconds / 60.0),
+            "batch_jobs_per_min": self.jobs_per_min(),
+            "batch_jobs": float(self.batch_jobs),
             "batch_task_ms": self.batch_task_ms,
             "wasted_task_ms": self.wasted_task_ms,
             "reaction_p99_ms": percentile(self.reactions_ms, 99) if self.reactions_ms else 0.0,
             "preemptions": float(self.preemptions),
+            "max_job_preemptions": float(self.max_job_preemptions),
+            "idle_slot_s_while_pending": self.idle_slot_s_while_pending,
+            "cancel_to_free_p50_ms": percentile(self.cancel_to_free_ms, 50) if self.cancel_to_free_ms else 0.0,
+            "cancel_to_free_p99_ms": percentile(self.cancel_to_free_ms, 99) if self.cancel_to_free_ms else 0.0,
             "stream_complete": 1.0 if self.stream_complete else 0.0,
         }
 
@@ -336,7 +364,9 @@ class UnifiedParams:
     in_flight: int = 2
     q1_rows: int = 2_000_000
     feature_partitions: int = 3
-    max_preemptions: int = 3
+    guard: str = "share"  # the starvation guard (spark_sched.priority.guard.GUARDS)
+    guard_options: dict[str, float] = field(default_factory=dict)  # e.g. {"min_slots": 1, "max_wait_s": 5.0}
+    max_preemptions: int = 3  # the `count` guard's bound (used only with guard="count")
     warmup_timeout_s: float = 120.0
     warmup_batches: int = 3
 
@@ -354,9 +384,12 @@ def run_unified(spark: SparkSession, variant: str, root: Path, params: UnifiedPa
     spark.streams.addListener(listener)
     generator = EventGenerator(root / "events").start()
     sink = StreamSink(spark, root / "out", generator, high)
-    controller = PriorityController(spark, POLICY_OF[variant], classes=(high, low), max_preemptions=p.max_preemptions)
+    chosen = guard(p.guard, **p.guard_options) if p.guard != "count" else p.guard
+    controller = PriorityController(spark, POLICY_OF[variant], classes=(high, low), guard=chosen,
+                                    max_preemptions=p.max_preemptions if p.guard == "count" else None)
     feeder = None
-    result = UnifiedResult(variant, p.seconds)
+    result = UnifiedResult(variant, p.seconds, slots=int(spark.sparkContext.defaultParallelism))
+    window: list[float] = []
     with measure(spark) as m:
         controller.start()
         query = start_stream(spark, root, sink, p.trigger_s)
@@ -366,7 +399,9 @@ def run_unified(spark: SparkSession, variant: str, root: Path, params: UnifiedPa
             if variant != "isolated":
                 feeder = BatchFeeder(controller, root / "batch", low, p.in_flight, p.q1_rows,
                                      p.feature_partitions).start()
+            window.append(time.time())
             time.sleep(p.seconds)
+            window.append(time.time())
             if feeder is not None:
                 feeder.stop()
             generator.stop()
@@ -382,12 +417,23 @@ def run_unified(spark: SparkSession, variant: str, root: Path, params: UnifiedPa
     result.latencies_ms = sink.latencies_ms
     result.durations_ms = [float(b.duration_ms.get("triggerExecution", 0)) for b in listener.batches if b.input_rows]
     result.batch_jobs = len(feeder.completed) if feeder is not None else 0
+    if feeder is not None and len(window) == 2:
+        result.completions = [j.state.finished_wall for j in feeder.completed
+                              if window[0] <= j.state.finished_wall <= window[1]]
     result.reactions_ms = list(controller.stats.reactions_ms)
     result.preemptions = controller.stats.preemptions
     result.max_job_preemptions = max((j.state.preemptions for j in controller.jobs.values()), default=0)
     result.stream_problems = check_stream_output(root / "out", generator.expected)
     result.stream_complete = not result.stream_problems
-    _task_times(m.tasks(), result)
+    tasks = m.tasks()
+    _task_times(tasks, result)
+    if len(window) == 2:
+        from spark_sched.priority.timeline import cancel_to_free_ms, idle_slot_s_while_pending, task_spans
+
+        pending = [(j.state.submitted_wall, j.state.finished_wall or window[1]) for j in controller.jobs.values()]
+        result.idle_slot_s_while_pending = idle_slot_s_while_pending(tasks, result.slots, pending, window)
+        result.cancel_to_free_ms = cancel_to_free_ms(tasks, controller.stats.stops)
+        result.task_spans = task_spans(tasks, window[0])
     return result
 
 

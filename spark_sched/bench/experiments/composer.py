@@ -1,0 +1,234 @@
+"""`composer`: does runtime composition approach the best fixed composition per workload class?
+
+A mixed workload (`spark_sched.composer.workload`: tiny ~50 ms-task jobs,
+medium, skewed large-task jobs and a HIGH stream, sporadic Poisson arrivals,
+seeded per repetition so every variant gets the same never-repeating jobs) runs
+on a local standalone cluster of 3 workers x 1 core, all variants in one
+application (FAIR scheduling, the priority classes' pools):
+
+* `fixed_<name>`: every job under composition <name> from conf/compositions.toml (a profile that does not
+  apply to a job's priority leaves that job to its class's prior);
+* `spark_default`: no toolkit settings (the input's partitions, Spark's default pool);
+* `composer`: the composer chooses per class and keeps learning. Before the first repetition it has
+  run a warm-up of the same kind of workload (`warmup_jobs_per_class` jobs per class, its state kept
+  across repetitions), so its figures are those of a composer that has seen at most that many jobs;
+* `oracle` (computed, not run): per class, the fixed composition with the lowest median class time
+  over the whole run; per repetition, the sum of those compositions' class times.
+
+Metrics: total_job_ms (sum of arrival -> result over all jobs), job_ms_<class> (per class),
+stream_p99_ms, decision_p99_ms (the CPU time of the composer's classify + choose; its wall
+time, which adds waiting for a core on a loaded machine, is decision_wall_p99_ms) and the regret
+curve (composer-regret.png). Targets: composer <= 1.10 x oracle; composer <= spark_default / 1.5;
+decision p99 <= 1 ms.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spark_sched.bench.base import BenchContext, Target
+from spark_sched.composer.workload import KINDS, Job, Outcome, RunResult, WorkloadParams
+
+PROFILES = Path(__file__).resolve().parents[3] / "conf" / "compositions.toml"
+FIXED = ("natural", "coarse", "fine", "stream_first")
+WORKERS, CORES = 3, 1
+EXECUTOR_TIMEOUT_S = 180.0
+SEED = 12
+TARGET_VS_ORACLE = 1.10
+TARGET_VS_DEFAULT = 1 / 1.5
+TARGET_DECISION_MS = 1.0
+
+
+class ComposerExperiment:
+    name = "composer"
+    description = (
+        "Mixed sporadic workload (tiny/medium/skewed-large batch + HIGH stream) on 3x1-core workers: each fixed "
+        "composition, Spark's default, the per-class oracle and the learning composer; total and per-class job "
+        "time, stream p99, regret curve"
+    )
+    variants = (*(f"fixed_{n}" for n in FIXED), "spark_default", "composer")
+
+    def __init__(self) -> None:
+        self.state_dir: Path | None = None
+        self.cluster: Any = None
+        self.spark: Any = None
+        self.comp: Any = None
+        self.fixed: Any = None
+        self.params = WorkloadParams()
+        self.runs: dict[str, dict[int, dict[str, float]]] = {}
+        self.outcomes: dict[str, list[Outcome]] = {}
+        self.warmup: list[Outcome] = []
+
+    # -- setup -----------------------------------------------------------------------------------------------
+
+    def setup(self, ctx: BenchContext) -> None:
+        from pyspark.sql import SparkSession
+
+        from spark_sched import configure, load_settings
+        from spark_sched.cluster import LocalCluster
+        from spark_sched.composer import composer, load_compositions
+        from spark_sched.composer.workload import generate, run_composed, run_workload
+        from spark_sched.priority.classes import fair_conf, write_pool_file
+
+        self.runs, self.outcomes, self.warmup = {}, {}, []
+        self.state_dir = Path(tempfile.mkdtemp(prefix="spark-sched-bench-composer-"))
+        master = ctx.master
+        if not master:
+            self.cluster = LocalCluster(self.state_dir / "cluster")
+            master = self.cluster.up(workers=WORKERS, cores=CORES, memory="1g").master
+            ctx.cluster.update({"workers": WORKERS, "cores_per_worker": CORES})
+        ctx.cluster["master"] = master
+        conf = dict(load_settings().spark_conf)
+        conf.update(fair_conf(write_pool_file(self.state_dir)))
+        conf.update({"spark.executor.memory": "512m", "spark.ui.showConsoleProgress": "false"})
+        self.spark = configure(SparkSession.builder, load_settings(), master=master, state_dir=self.state_dir,
+                               app_name="bench-composer", spark_conf=conf).getOrCreate()
+        self.spark.sparkContext.setLogLevel("ERROR")
+        self._wait_for_executors(1 if ctx.master else WORKERS)
+        profiles = load_compositions(PROFILES)
+        self.comp = composer(self.spark, profiles, state_dir=self.state_dir / "learning", seed=SEED)
+        self.fixed = composer(self.spark, profiles, state_dir=self.state_dir / "fixed", learn=False)
+        self.params = WorkloadParams(seconds=6.0 if ctx.quick else 10.0, batch_gap_s=1.6)
+        per_class = 5 if ctx.quick else 10
+        self.spark.sparkContext.parallelize(range(WORKERS * 4), WORKERS * 4).count()  # start Python workers
+        started = time.monotonic()
+        warm = generate(SEED * 1000, WorkloadParams(seconds=0.0, batch_gap_s=self.params.batch_gap_s,
+                                                    min_per_kind=per_class))
+        self.warmup = run_workload(self.spark, warm, run_composed(self.comp)).outcomes
+        ctx.params.update({
+            "seconds_per_run": self.params.seconds, "batch_gap_s": self.params.batch_gap_s,
+            "stream_period_s": self.params.stream_period_s, "warmup_jobs_per_class": per_class,
+            "warmup_s": round(time.monotonic() - started, 1), "compositions": str(PROFILES.name),
+            "job_ms": "arrival -> result, summed over the run's jobs",
+        })
+
+    def _wait_for_executors(self, wanted: int) -> None:
+        deadline = time.monotonic() + EXECUTOR_TIMEOUT_S
+        while self.spark.sparkContext._jsc.sc().getExecutorMemoryStatus().size() - 1 < wanted:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"composer bench: {wanted} executors did not register in {EXECUTOR_TIMEOUT_S:.0f}s")
+            time.sleep(0.2)
+
+    # -- runs ------------------------------------------------------------------------------------------------
+
+    def run(self, variant: str, repetition: int, ctx: BenchContext) -> dict[str, float]:
+        from spark_sched.composer.workload import Runner, generate, run_composed, run_plain, run_workload
+
+        jobs = generate(SEED + repetition, self.params)
+        runner: Runner
+        if variant == "spark_default":
+            runner = run_plain
+        elif variant == "composer":
+            self.comp.decision_ms.clear()
+            self.comp.decision_wall_ms.clear()
+            runner = run_composed(self.comp)
+        else:
+            runner = run_composed(self.fixed, _forced(variant.removeprefix("fixed_"), self.fixed))
+        result = run_workload(self.spark, jobs, runner)
+        self.outcomes.setdefault(variant, []).extend(result.outcomes)
+        metrics = _metrics(result)
+        if variant == "composer":
+            metrics["decision_p99_ms"] = self.comp.decision_p99_ms()
+            metrics["decision_wall_p99_ms"] = self.comp.decision_p99_ms(wall=True)
+            metrics["explored_jobs"] = float(sum(o.explored for o in result.outcomes))
+        self.runs.setdefault(variant, {})[repetition] = metrics
+        return metrics
+
+    # -- summary ---------------------------------------------------------------------------------------------
+
+    def summarize(
+        self, variants: dict[str, dict[str, float]], ctx: BenchContext
+    ) -> tuple[dict[str, float], dict[str, Target]]:
+        fixed = [f"fixed_{n}" for n in FIXED]
+        best = {k: min(fixed, key=lambda v: variants[v].get(f"job_ms_{k}", math.inf)) for k in KINDS}
+        ctx.params["oracle_choice"] = {k: v.removeprefix("fixed_") for k, v in best.items()}
+        oracle_runs = {rep: {f"job_ms_{k}": self.runs[best[k]][rep][f"job_ms_{k}"] for k in KINDS}
+                       for rep in self.runs[fixed[0]]}
+        for rep_metrics in oracle_runs.values():
+            rep_metrics["total_job_ms"] = sum(rep_metrics[f"job_ms_{k}"] for k in KINDS)
+        variants["oracle"] = {m: statistics.median(r[m] for r in oracle_runs.values())
+                              for m in next(iter(oracle_runs.values()))}
+        per_rep = {rep: self.runs["composer"][rep]["total_job_ms"] / oracle_runs[rep]["total_job_ms"]
+                   for rep in oracle_runs}
+        ctx.params["composer_vs_oracle_per_repetition"] = {str(k): round(v, 3) for k, v in sorted(per_rep.items())}
+        comp, oracle, default = variants["composer"], variants["oracle"], variants["spark_default"]
+        ratios = {f"{v}_vs_oracle": variants[v]["total_job_ms"] / oracle["total_job_ms"]
+                  for v in (*fixed, "spark_default", "composer")}
+        ratios["composer_vs_spark_default"] = comp["total_job_ms"] / default["total_job_ms"]
+        ratios["composer_stream_p99_vs_spark_default"] = comp["stream_p99_ms"] / default["stream_p99_ms"]
+        targets = {
+            "composer_vs_oracle": Target(ratios["composer_vs_oracle"], f"<= {TARGET_VS_ORACLE}",
+                                         ratios["composer_vs_oracle"] <= TARGET_VS_ORACLE),
+            "composer_vs_spark_default": Target(ratios["composer_vs_spark_default"], "<= 0.667",
+                                                ratios["composer_vs_spark_default"] <= TARGET_VS_DEFAULT),
+            "decision_p99_ms": Target(comp["decision_p99_ms"], f"<= {TARGET_DECISION_MS}",
+                                      comp["decision_p99_ms"] <= TARGET_DECISION_MS),
+        }
+        self._plot(best, ctx)
+        return ratios, targets
+
+    def _plot(self, best: dict[str, str], ctx: BenchContext) -> None:
+        from spark_sched.composer.regret import cumulative_regret, per_work, plot_regret
+
+        learned = self.warmup + self.outcomes.get("composer", [])
+        curves: dict[str, np.ndarray] = {}
+        final: dict[str, float] = {}
+        for kind in KINDS:
+            ratio = per_work([o for o in self.outcomes[best[kind]] if o.job.kind == kind])
+            curves[kind] = cumulative_regret([o for o in learned if o.job.kind == kind], ratio)
+            final[kind] = round(float(curves[kind][-1]) / 1000.0, 2) if len(curves[kind]) else 0.0
+        ctx.params["final_regret_s"] = final
+        warm = {k: sum(1 for o in self.warmup if o.job.kind == k) for k in KINDS}
+        plot_regret(curves, warm, ctx.out_dir / "composer-regret.png")
+
+    def teardown(self, ctx: BenchContext) -> None:
+        if self.comp is not None:
+            ctx.out_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copy(self.comp.save(), ctx.out_dir / "composer-state.json")  # for `composer show`
+            self.comp = None
+        if self.spark is not None:
+            self.spark.stop()
+            self.spark = None
+        if self.cluster is not None:
+            self.cluster.down()
+            self.cluster = None
+        if self.state_dir is not None:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+            self.state_dir = None
+
+
+def _forced(name: str, comp: Any) -> Any:
+    """Force `name` for the jobs it applies to; the class's prior for the others."""
+    profile = comp.compositions.profiles[name]
+
+    def force(job: Job) -> str:
+        features = job.features
+        if features["priority"] in profile.applies_to:
+            return name
+        return comp.compositions.prior(features["priority"], features["kind"])
+
+    return force
+
+
+def _metrics(result: RunResult) -> dict[str, float]:
+    done = [o for o in result.outcomes if o.job_ms == o.job_ms]
+    metrics: dict[str, float] = {"total_job_ms": sum(o.job_ms for o in done)}
+    for kind in KINDS:
+        metrics[f"job_ms_{kind}"] = sum(o.job_ms for o in done if o.job.kind == kind)
+    stream = [o.job_ms for o in done if o.job.kind == "stream"]
+    metrics["stream_p99_ms"] = float(np.percentile(stream, 99)) if stream else float("nan")
+    metrics["failed_jobs"] = float(len(result.outcomes) - len(done))
+    if result.bookkeeping_ms:
+        metrics["bookkeeping_p99_ms"] = float(np.percentile(result.bookkeeping_ms, 99))
+    return metrics
+
+
+EXPERIMENT = ComposerExperiment()

@@ -1,0 +1,285 @@
+"""`controller_load`: does the priority controller's decision loop stay fast and lossless under load?
+
+Against the real controller on the local cluster (3 workers x 1 core), LOW
+jobs wait in the durable queue (SQLite, WAL) and run two at a time; each
+completion queues a new one, so the queue holds N jobs throughout. HIGH jobs
+arrive 10 per second. Variants: N = 10, 100, 1,000 and 10,000 queued jobs;
+the N = 1,000 run lasts 60 s (15 s with --quick), the others 15 s (5 s).
+Jobs are tiny on purpose (a sum over 1,000 rows; a 2-task count for HIGH):
+the load is on the controller, not on Spark.
+
+Metrics: the time of each decision (one controller tick: read HIGH demand,
+choose victims, preempt or release) p50/p99/max, the dispatcher's time to
+pick the next queued jobs, jobs done, HIGH arrivals done, lost and
+duplicated jobs (every queued job is accounted for in the queue; none done
+twice; jobs still running when the run is over are counted apart, as
+unfinished), and memory growth of the driver (Python RSS, JVM heap after GC)
+between the first 5 s and the end. Targets: decision p99 <= 5 ms at 1,000
+queued; no job lost or duplicated; driver Python RSS growth <= 50 MB.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from spark_sched.bench.base import BenchContext, Target
+from spark_sched.priority.controller import PriorityController
+from spark_sched.priority.streaming import percentile
+
+WORKERS, CORES = 3, 1
+QUEUED = (10, 100, 1_000, 10_000)
+HEADLINE = 1_000
+HIGH_PER_S = 10.0
+EXECUTOR_TIMEOUT_S = 180.0
+WARM_S = 5.0
+LOW_SPEC = {"n": 1_000, "partitions": 1}
+
+
+class TimedController(PriorityController):
+    """The real controller, with the wall time of each decision (tick) recorded."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tick_ms: list[float] = []
+
+    def _tick(self, now: float) -> None:
+        t0 = time.perf_counter()
+        try:
+            super()._tick(now)
+        finally:
+            self.tick_ms.append((time.perf_counter() - t0) * 1000.0)
+
+
+def rss_mb() -> float:
+    """This process's resident set (MB), from /proc."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
+def jvm_heap_mb(spark: Any) -> float:
+    """The driver JVM's used heap after a full GC (MB)."""
+    runtime = spark._jvm.java.lang.Runtime.getRuntime()
+    spark._jvm.java.lang.System.gc()
+    return float(runtime.totalMemory() - runtime.freeMemory()) / 2**20
+
+
+class HighArrivals:
+    """HIGH jobs arriving at a fixed rate through the controller's `run_high`."""
+
+    def __init__(self, controller: PriorityController, per_s: float) -> None:
+        self.controller = controller
+        self.every_s = 1.0 / per_s
+        self.runs: list[Any] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="bench-high-arrivals", daemon=True)
+
+    def start(self) -> HighArrivals:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        next_at = time.monotonic()
+        while not self._stop.is_set():
+            i = len(self.runs)
+            self.runs.append(self.controller.run_high(f"high-{i}", lambda s: s.sparkContext.parallelize([1, 2], 2)
+                                                      .count()))
+            next_at += self.every_s
+            self._stop.wait(max(0.0, next_at - time.monotonic()))
+
+
+class ControllerLoadExperiment:
+    name = "controller_load"
+    description = (
+        "Controller decision time with 10/100/1,000/10,000 LOW jobs queued (durable queue) and 10 HIGH arrivals/s "
+        "on 3x1-core workers; decision p99, jobs lost/duplicated, driver memory growth"
+    )
+    variants = tuple(f"queued_{n}" for n in QUEUED)
+
+    def __init__(self) -> None:
+        self.state_dir: Path | None = None
+        self.cluster: Any = None
+        self.spark: Any = None
+
+    def setup(self, ctx: BenchContext) -> None:
+        from pyspark.sql import SparkSession
+
+        from spark_sched import configure, load_settings
+        from spark_sched.cluster import LocalCluster
+        from spark_sched.priority.classes import DEFAULT_CLASSES, fair_conf, write_pool_file
+
+        self.state_dir = Path(tempfile.mkdtemp(prefix="spark-sched-bench-controller-load-"))
+        master = ctx.master
+        if not master:
+            self.cluster = LocalCluster(self.state_dir / "cluster")
+            master = self.cluster.up(workers=WORKERS, cores=CORES, memory="1g").master
+            ctx.cluster.update({"workers": WORKERS, "cores_per_worker": CORES})
+        ctx.cluster["master"] = master
+        conf = dict(load_settings().spark_conf)
+        conf.update(fair_conf(write_pool_file(self.state_dir, DEFAULT_CLASSES)))
+        conf.update({"spark.sql.shuffle.partitions": "1", "spark.executor.memory": "512m"})
+        builder = configure(SparkSession.builder, load_settings(), master=master, state_dir=self.state_dir,
+                            app_name="bench-controller-load", spark_conf=conf)
+        self.spark = builder.getOrCreate()
+        self.spark.sparkContext.setLogLevel("ERROR")
+        self._wait_for_executors(1 if ctx.master else WORKERS)
+        ctx.params.update({
+            "seconds_at_1000": 15.0 if ctx.quick else 60.0, "seconds_other": 5.0 if ctx.quick else 15.0,
+            "high_arrivals_per_s": HIGH_PER_S, "low_in_flight": 2, "low_job": "sum over 1,000 rows (1 partition)",
+            "high_job": "count of 2 rows (2 tasks)", "controller_interval_s": 0.02, "policy": "requeue",
+            "decision": "one PriorityController tick (read HIGH demand, choose, preempt/release)",
+        })
+
+    def _wait_for_executors(self, wanted: int) -> None:
+        deadline = time.monotonic() + EXECUTOR_TIMEOUT_S
+        while self.spark.sparkContext._jsc.sc().getExecutorMemoryStatus().size() - 1 < wanted:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"controller_load: {wanted} executors did not register in {EXECUTOR_TIMEOUT_S:.0f}s")
+            time.sleep(0.2)
+
+    def run(self, variant: str, repetition: int, ctx: BenchContext) -> dict[str, float]:
+        assert self.state_dir is not None
+        queued = int(variant.split("_")[1])
+        seconds = ctx.params["seconds_at_1000"] if queued == HEADLINE else ctx.params["seconds_other"]
+        work = self.state_dir / "runs" / f"{variant}-{repetition}"
+        try:
+            return run_load(self.spark, work, queued, float(seconds))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def summarize(
+        self, variants: dict[str, dict[str, float]], ctx: BenchContext
+    ) -> tuple[dict[str, float], dict[str, Target]]:
+        head = variants[f"queued_{HEADLINE}"]
+        low, high = variants[f"queued_{QUEUED[0]}"], variants[f"queued_{QUEUED[-1]}"]
+        ratios = {
+            "decision_p99_10000_vs_10": high["decision_p99_ms"] / low["decision_p99_ms"] if low["decision_p99_ms"]
+            else float("nan"),
+            "dispatch_p99_10000_vs_10": high["dispatch_p99_ms"] / low["dispatch_p99_ms"] if low["dispatch_p99_ms"]
+            else float("nan"),
+        }
+        lost = sum(v["jobs_lost"] for v in variants.values())
+        duplicated = sum(v["jobs_duplicated"] for v in variants.values())
+        targets = {
+            "decision_p99_ms": Target(head["decision_p99_ms"], "<= 5", head["decision_p99_ms"] <= 5.0),
+            "jobs_lost": Target(lost, "== 0", lost == 0),
+            "jobs_duplicated": Target(duplicated, "== 0", duplicated == 0),
+            "py_rss_growth_mb": Target(head["py_rss_growth_mb"], "<= 50", head["py_rss_growth_mb"] <= 50.0),
+        }
+        plot_scaling(variants, ctx.out_dir / "controller_load-scaling.png")
+        return ratios, targets
+
+    def teardown(self, ctx: BenchContext) -> None:
+        if self.spark is not None:
+            self.spark.stop()
+            self.spark = None
+        if self.cluster is not None:
+            self.cluster.down()
+            self.cluster = None
+        if self.state_dir is not None:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+            self.state_dir = None
+
+
+def run_load(spark: Any, work: Path, queued: int, seconds: float) -> dict[str, float]:
+    """One run: `queued` LOW jobs kept queued, HIGH arriving, for `seconds`; then account for every job."""
+    from spark_sched.priority.classes import DEFAULT_CLASSES
+    from spark_sched.priority.durable import DurableQueue, DurableRunner
+
+    queue = DurableQueue(work)
+    controller = TimedController(spark, "requeue", classes=DEFAULT_CLASSES)
+    runner = DurableRunner(controller, queue, work / "batch", in_flight=2)
+    submitted = [0]
+    lock = threading.Lock()
+
+    def enqueue() -> None:
+        with lock:
+            submitted[0] += 1
+            job_id = f"low-{submitted[0]:06d}"
+        runner.submit(job_id, "range_sum", LOW_SPEC)
+
+    def refill(kind: str, job_id: str) -> None:
+        if kind == "done":
+            enqueue()
+
+    for _ in range(queued):
+        enqueue()
+    controller.listeners.append(refill)
+    controller.start()
+    runner.start()
+    high = HighArrivals(controller, HIGH_PER_S).start()
+    start = time.monotonic()
+    time.sleep(min(WARM_S, seconds / 3))
+    rss0, heap0, ticks0 = rss_mb(), jvm_heap_mb(spark), len(controller.tick_ms)
+    time.sleep(max(0.0, seconds - (time.monotonic() - start)))
+    high.stop()
+    controller.listeners.remove(refill)
+    runner.stop(wait_s=60.0)
+    controller.stop()
+    high_ok = sum(1 for r in high.runs if r.done.wait(60) and r.error is None)
+    rss1, heap1 = rss_mb(), jvm_heap_mb(spark)
+    rows = queue.all()
+    queue.close()
+    ticks = controller.tick_ms[ticks0:]
+    done = [r for r in rows if r.state == "done"]
+    return {
+        "queued": float(queued),
+        "decision_p50_ms": percentile(ticks, 50),
+        "decision_p99_ms": percentile(ticks, 99),
+        "decision_max_ms": max(ticks, default=0.0),
+        "decisions": float(len(ticks)),
+        "dispatch_p99_ms": percentile(runner.dispatch_ms, 99),
+        "low_jobs_done": float(len(done)),
+        "high_arrivals": float(len(high.runs)),
+        "high_done": float(high_ok),
+        "preemptions": float(controller.stats.preemptions),
+        # lost: queued but missing from the queue, failed, or a HIGH arrival never done; unfinished: still
+        # running or preempted 60 s after the end (kept in the queue: the next `resume()` requeues them)
+        "jobs_lost": float(submitted[0] - len(rows) + sum(1 for r in rows if r.state == "failed")
+                           + (len(high.runs) - high_ok)),
+        "jobs_unfinished": float(sum(1 for r in rows if r.state in ("running", "preempted"))),
+        "jobs_duplicated": float(sum(1 for r in rows if r.completions > 1)),
+        "py_rss_growth_mb": rss1 - rss0,
+        "jvm_heap_growth_mb": heap1 - heap0,
+    }
+
+
+def plot_scaling(variants: dict[str, dict[str, float]], path: Path) -> Path:
+    """Decision time p50/p99 (and the dispatcher's p99) against jobs queued, log-x."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = sorted(variants.values(), key=lambda v: v["queued"])
+    xs = [v["queued"] for v in rows]
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    ax.plot(xs, [v["decision_p50_ms"] for v in rows], "o-", label="decision p50")
+    ax.plot(xs, [v["decision_p99_ms"] for v in rows], "s-", label="decision p99")
+    ax.plot(xs, [v["dispatch_p99_ms"] for v in rows], "^--", label="queue dispatch p99")
+    ax.axhline(5.0, color="grey", linestyle=":", label="target p99 5 ms")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("LOW jobs queued")
+    ax.set_ylabel("ms")
+    ax.set_title("Priority controller: decision time vs queued jobs (10 HIGH/s)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+EXPERIMENT = ControllerLoadExperiment()

@@ -1,0 +1,361 @@
+"""Bench `kmn`: does choosing K of N beat a pre-selected sample? (shaped testbed)
+
+One Spark application on the shaped testbed (4 workers x 4 slots, two racks,
+rack uplinks slower than host links) caches N blocks with two replicas each
+(MEMORY_ONLY_2). Before every run a background job pins tasks to one host of
+each rack, holding half the slots. Each variant then computes the same
+approximate aggregate over K blocks (upstream: read a block, compute, emit a
+partial aggregate; downstream: a shuffle and a reduce), with Spark's default
+locality wait:
+
+- `full_scan`: `rdd.sample(K/N)` over all N blocks (reads everything);
+- `random_k`: a uniform K pre-selected at random (the paper's baseline);
+- `kmn_input`: `any_k_of_n(..., extra=0)`: the K blocks local to free slots now;
+- `kmn_full`: `any_k_of_n(..., extra=0.05)`: plus M = ceil(K * 1.05) upstream
+  tasks, the K outputs with the least cross-rack skew, the rest cancelled;
+- `kmn_extra_10`, `kmn_extra_20`: the same with extra 0.10 and 0.20 (the sweep;
+  extra 0 is `kmn_input`, 0.05 is `kmn_full`).
+
+Upstream tasks take block-dependent time (one block in eight straggles, 3x).
+Metrics: job_ms (wall), bytes_read (input bytes of all tasks), local_fraction
+(PROCESS/NODE_LOCAL share of the input tasks), task_ms and extra_task_ms (task
+time of upstream tasks whose output was not used: killed or unpicked),
+cross_rack_bytes and cross_rack_skew (the rack uplinks' kernel counters, each
+direction: most loaded / least loaded), decision_ms. Setup also times the
+chooser alone at N = 10,000 blocks, 1,000 hosts, 3 replicas.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spark_sched.bench.base import BenchContext, Target
+from spark_sched.errors import SparkSchedError
+from spark_sched.locality import local_fraction
+from spark_sched.testbed import ShapedCluster, Testbed, cross_rack_bytes, link_delta, require_tools
+from spark_sched.topology import Topology
+
+WORKERS, CORES, RACKS = 4, 4, 2
+BG_TAG = "kmn-bench-background"
+EXTRAS = {"kmn_input": 0.0, "kmn_full": 0.05, "kmn_extra_10": 0.10, "kmn_extra_20": 0.20}
+SLOT_TIMEOUT_S = 90.0
+
+
+def _params(quick: bool) -> dict[str, Any]:
+    return {
+        "workers": WORKERS, "cores_per_worker": CORES, "racks": RACKS,
+        "host_rate": "1gbit", "rack_uplink_rate": "100mbit",
+        "blocks_n": 32, "k": 8, "replication": 2,
+        "block_mb": 2 if quick else 4, "rows_per_block": 32,
+        "task_seconds": 0.6 if quick else 1.0, "straggler_every": 8, "straggler_factor": 3.0,
+        "output_kb_per_task": 1024, "reducers": 4,
+        "background_hosts_per_rack": 1, "locality_wait": "3s (Spark's default)",
+    }
+
+
+# -- the workload (shipped to executors by reference: this module is importable there) -------------------
+
+
+def make_block(i: int, rows: int, row_bytes: int) -> list[tuple[int, bytes]]:
+    rng = np.random.default_rng(i)
+    return [(i, rng.bytes(row_bytes)) for _ in range(rows)]
+
+
+def upstream_fn(params: dict[str, Any]) -> Any:
+    """Read a block, compute (sleep proportional to the rows read; stragglers slower), emit partial aggregates."""
+    per_row = params["task_seconds"] / params["rows_per_block"]
+    reducers, blob = params["reducers"], params["output_kb_per_task"] * 1024 // params["reducers"]
+    every, factor = params["straggler_every"], params["straggler_factor"]
+
+    def upstream(rows: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, tuple[int, int, bytes]]]:
+        count = total = 0
+        block = -1
+        for row_block, payload in rows:
+            block, count, total = row_block, count + 1, total + payload[0]
+        if count:
+            time.sleep(per_row * count * (factor if block % every == 0 else 1.0))
+        for r in range(reducers):
+            yield (r, (count, total, bytes(blob) if count else b""))
+
+    return upstream
+
+
+def merge(a: tuple[int, int, bytes], b: tuple[int, int, bytes]) -> tuple[int, int, bytes]:
+    return (a[0] + b[0], a[1] + b[1], b"")
+
+
+def downstream_fn(reducers: int) -> Any:
+    def downstream(rdd: Any) -> list[tuple[int, tuple[int, int, bytes]]]:
+        return sorted(rdd.reduceByKey(merge, reducers).collect())
+
+    return downstream
+
+
+def _hold(stop: str) -> Any:
+    def hold(items: Iterable[Any]) -> list[int]:  # a background task: holds its slot until the stop file appears
+        import os
+
+        deadline = time.monotonic() + 600
+        while not os.path.exists(stop) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return [0]
+
+    return hold
+
+
+def skew_of(links: list[dict[str, Any]]) -> float:
+    """Most loaded rack uplink direction over the least loaded (bytes from the kernel counters)."""
+    values = [float(row[d]) for row in links if row["kind"] == "rack_uplink" for d in ("sent", "received")]
+    return max(values) / max(1.0, min(values)) if values else float("nan")
+
+
+# -- the experiment ---------------------------------------------------------------------------------------
+
+
+class KmnExperiment:
+    name = "kmn"
+    description = "Does choosing K of N blocks (KMN) beat a pre-selected sample? (shaped testbed)"
+    variants = ("full_scan", "random_k", "kmn_input", "kmn_full", "kmn_extra_10", "kmn_extra_20")
+
+    def __init__(self) -> None:
+        self.tmp: tempfile.TemporaryDirectory[str] | None = None
+        self.cluster: ShapedCluster | None = None
+        self.spark: Any = None
+        self.data: Any = None
+        self.racks: dict[str, str] = {}
+        self.topology: Topology | None = None
+        self.runs: dict[str, list[dict[str, float]]] = {}
+
+    def setup(self, ctx: BenchContext) -> None:
+        from spark_sched.sampling.scale import scale_check
+
+        params = _params(ctx.quick)
+        ctx.params.update(params)
+        scale = scale_check(decisions=5 if ctx.quick else 9)
+        ctx.params["chooser_scale_check"] = scale.to_json()
+        require_tools()
+        self.tmp = tempfile.TemporaryDirectory(prefix="spark-sched-bench-kmn-")
+        self.cluster = ShapedCluster(Path(self.tmp.name) / "cluster")
+        self.topology = Topology(racks=RACKS, host_rate=params["host_rate"],
+                                 rack_uplink_rate=params["rack_uplink_rate"], source="bench kmn")
+        state = self.cluster.up(workers=WORKERS, cores=CORES, memory="1500m", topology=self.topology)
+        self.racks = {w.host: w.rack for w in state.workers}
+        ctx.cluster.update({"master": state.master, "shaped": True,
+                            "workers": [{"host": w.host, "rack": w.rack} for w in state.workers]})
+        self._start_app(state.master, params)
+
+    def _start_app(self, master: str, params: dict[str, Any]) -> None:
+        from pyspark import StorageLevel
+        from pyspark.sql import SparkSession
+
+        from spark_sched import configure
+
+        assert self.tmp is not None
+        builder = configure(SparkSession.builder, master=master, state_dir=self.tmp.name, app_name="bench-kmn")
+        builder = builder.config("spark.executor.memory", "1g").config("spark.cores.max", str(WORKERS * CORES))
+        builder = builder.config("spark.scheduler.minRegisteredResourcesRatio", "1.0")
+        self.spark = builder.config("spark.scheduler.maxRegisteredResourcesWaitingTime", "120s").getOrCreate()
+        sc = self.spark.sparkContext
+        sc.setLogLevel("ERROR")
+        rows, n = params["rows_per_block"], params["blocks_n"]
+        row_bytes = params["block_mb"] * (1 << 20) // rows
+
+        def block(i: int) -> list[tuple[int, bytes]]:
+            time.sleep(0.3)  # caching waves finish together: an even spread of blocks over executors
+            return make_block(i, rows, row_bytes)
+
+        self.data = sc.parallelize(range(n), n).flatMap(block).persist(StorageLevel.MEMORY_ONLY_2)
+        self.data.count()
+
+    # -- one run ------------------------------------------------------------------------------------------
+
+    def _busy_hosts(self) -> list[str]:
+        by_rack: dict[str, list[str]] = {}
+        for host, rack in sorted(self.racks.items()):
+            by_rack.setdefault(rack, []).append(host)
+        return [hosts[0] for _, hosts in sorted(by_rack.items())]
+
+    def _start_background(self, stop: Path) -> threading.Thread:
+        """Pin CORES tasks to one host per rack (Spark's own placement preference) and wait until they run."""
+        from pyspark import InheritableThread
+
+        from spark_sched.sampling.snapshot import snapshot
+        from spark_sched.sampling.spark_rdd import placed_strings
+
+        sc = self.spark.sparkContext
+        busy = self._busy_hosts()
+        pins = placed_strings(sc, [(f"bg-{h}-{j}", [h]) for h in busy for j in range(CORES)])
+
+        def run() -> None:
+            sc.addJobTag(BG_TAG)
+            with contextlib.suppress(Exception):  # cancelled at teardown
+                sc.runJob(pins, _hold(str(stop)))
+
+        thread = InheritableThread(target=run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + SLOT_TIMEOUT_S
+        while time.monotonic() < deadline:
+            free = snapshot(self.spark, self.topology, self.racks).free
+            if all(free.get(h, 1) == 0 for h in busy):
+                return thread
+            time.sleep(0.1)
+        raise SparkSchedError("bench kmn: the background tasks did not take their hosts' slots in time")
+
+    def _wait_idle(self) -> None:
+        from spark_sched.sampling.snapshot import snapshot
+
+        deadline = time.monotonic() + SLOT_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if sum(snapshot(self.spark, self.topology, self.racks).free.values()) == WORKERS * CORES:
+                return
+            time.sleep(0.1)
+
+    def _variant(self, variant: str, repetition: int, params: dict[str, Any]) -> tuple[dict[str, float], Any]:
+        """Run one variant's job; returns (extra metrics, the KmnRun or None)."""
+        from spark_sched.sampling import any_k_of_n
+        from spark_sched.sampling.spark_rdd import prune
+
+        k, n, seed = params["k"], params["blocks_n"], 1000 + repetition
+        up, down = upstream_fn(params), downstream_fn(params["reducers"])
+        sc = self.spark.sparkContext
+        if variant == "full_scan":
+            sc.addJobTag(f"kmn-bench-{variant}")
+            down(self.data.sample(False, k / n, seed).mapPartitions(up))
+            sc.removeJobTag(f"kmn-bench-{variant}")
+            return {}, None
+        if variant == "random_k":
+            chosen = sorted(int(i) for i in np.random.default_rng(seed).choice(n, k, replace=False))
+            sc.addJobTag(f"kmn-bench-{variant}")
+            down(prune(self.data, chosen).mapPartitions(up))
+            sc.removeJobTag(f"kmn-bench-{variant}")
+            return {}, None
+        run = any_k_of_n(self.data, k, up, downstream=down, extra=EXTRAS[variant], spark=self.spark,
+                         seed=seed, topology=self.topology, racks=self.racks)
+        return {"decision_ms": run.decision_ms, "upstream_tasks": float(len(run.chosen)),
+                "waited_ms": run.waited_ms}, run
+
+    def run(self, variant: str, repetition: int, ctx: BenchContext) -> dict[str, float]:
+        from spark_sched.measure import measure
+
+        assert self.tmp is not None
+        stop = Path(self.tmp.name) / f"stop-{variant}-{repetition}"
+        background = self._start_background(stop)
+        testbed = Testbed(Path(self.tmp.name) / "cluster")
+        try:
+            before = testbed.links()
+            with measure(self.spark) as m:
+                started = time.perf_counter()
+                extra, kmn_run = self._variant(variant, repetition, dict(ctx.params))
+                job_ms = (time.perf_counter() - started) * 1000
+            links = link_delta(before, testbed.links())
+        finally:
+            stop.touch()
+            background.join(60)
+            self._wait_idle()
+        metrics = self._metrics(m.tasks(), kmn_run, links)
+        metrics.update(job_ms=job_ms, **extra)
+        self.runs.setdefault(variant, []).append(metrics)
+        return metrics
+
+    @staticmethod
+    def _metrics(tasks: Any, kmn_run: Any, links: list[dict[str, Any]]) -> dict[str, float]:
+        mine = tasks[~tasks["jobTags"].map(lambda tags: BG_TAG in tags).astype(bool)]
+        inputs = mine[(mine["bytesRead"] > 0) & (mine["status"] == "SUCCESS")]
+        task_ms = float(mine["taskDuration"].sum())
+        extra_ms = 0.0
+        if kmn_run is not None:
+            used = {f"{kmn_run.tag}-up={kmn_run.chosen.index(b)}" for b in kmn_run.used}
+            upstream = mine[mine["jobTags"].map(lambda tags: f"{kmn_run.tag}-up" in tags).astype(bool)]
+            unused = upstream[~upstream["jobTags"].map(lambda tags: bool(used & set(tags))).astype(bool)]
+            extra_ms = float(unused["taskDuration"].sum()) if len(unused) else 0.0
+        return {
+            "bytes_read": float(mine["bytesRead"].sum()),
+            "local_fraction": local_fraction(inputs),
+            "task_ms": task_ms,
+            "extra_task_ms": extra_ms,
+            "cross_rack_bytes": float(cross_rack_bytes(links)),
+            "cross_rack_skew": skew_of(links),
+        }
+
+    # -- summary ------------------------------------------------------------------------------------------
+
+    def summarize(
+        self, variants: dict[str, dict[str, float]], ctx: BenchContext
+    ) -> tuple[dict[str, float], dict[str, Target]]:
+        full, rnd, kin, kfull = (variants[v] for v in ("full_scan", "random_k", "kmn_input", "kmn_full"))
+        p = ctx.params
+        speed = kfull["job_ms"] / rnd["job_ms"]
+        read = kin["bytes_read"] / (p["k"] / p["blocks_n"] * full["bytes_read"])
+        extra_share = kfull["extra_task_ms"] / kfull["task_ms"] if kfull["task_ms"] else math.nan
+        scale = p["chooser_scale_check"]
+        ratios = {
+            "kmn_full_vs_random_k_job_ms": speed,
+            "kmn_input_vs_random_k_job_ms": kin["job_ms"] / rnd["job_ms"],
+            "kmn_input_bytes_read_vs_k_over_n_full_scan": read,
+            "kmn_full_extra_task_share": extra_share,
+            "kmn_full_vs_random_k_cross_rack_skew": kfull["cross_rack_skew"] / rnd["cross_rack_skew"],
+        }
+        targets = {
+            "kmn_full.job_ms / random_k.job_ms": Target(speed, "<= 0.5", speed <= 0.5),
+            "kmn_input.bytes_read / ((K/N) full_scan.bytes_read)": Target(read, "<= 1.05", read <= 1.05),
+            "kmn_input.local_fraction": Target(kin["local_fraction"], ">= 0.95", kin["local_fraction"] >= 0.95),
+            "kmn_full.extra_task_ms / task_ms": Target(extra_share, "<= 0.10", extra_share <= 0.10),
+            "kmn_full.cross_rack_skew vs random_k": Target(
+                kfull["cross_rack_skew"], f"< {rnd['cross_rack_skew']:.3g}",
+                kfull["cross_rack_skew"] < rnd["cross_rack_skew"]),
+            "chooser decision ms (N=10,000, 1,000 hosts, 3 replicas), median": Target(
+                scale["median_ms"], "<= 50", scale["median_ms"] <= 50),
+        }
+        self._plot_sweep(variants, ctx)
+        return ratios, targets
+
+    def _plot_sweep(self, variants: dict[str, dict[str, float]], ctx: BenchContext) -> None:
+        """job_ms against extra (median, min-max whiskers), random_k's median as the line to beat."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        xs, meds, lows, highs = [], [], [], []
+        for variant, extra in EXTRAS.items():
+            values = [r["job_ms"] for r in self.runs.get(variant, [])]
+            if values:
+                xs.append(extra * 100)
+                meds.append(variants[variant]["job_ms"])
+                lows.append(meds[-1] - min(values))
+                highs.append(max(values) - meds[-1])
+        ctx.params["extra_sweep_job_ms"] = {f"{x:g}%": m for x, m in zip(xs, meds, strict=True)}
+        fig, ax = plt.subplots(figsize=(5.5, 3.6))
+        ax.errorbar(xs, meds, yerr=[lows, highs], marker="o", capsize=4, label="KMN (input + intermediate)")
+        ax.axhline(variants["random_k"]["job_ms"], color="#c44e52", linestyle="--", label="random_k (median)")
+        ax.axhline(variants["full_scan"]["job_ms"], color="#8c8c8c", linestyle=":", label="full_scan (median)")
+        ax.set(xlabel="extra upstream tasks (% of K)", ylabel="job time (ms)", ylim=(0, None),
+               title=f"kmn: job time vs extra resources (K={ctx.params['k']}, N={ctx.params['blocks_n']})")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        ctx.out_dir.mkdir(parents=True, exist_ok=True)
+        fig.savefig(ctx.out_dir / "kmn-extra.png", dpi=100)
+        plt.close(fig)
+
+    def teardown(self, ctx: BenchContext) -> None:
+        try:
+            if self.spark is not None:
+                self.spark.stop()
+        finally:
+            self.spark = None
+            if self.cluster is not None:
+                self.cluster.down()
+            if self.tmp is not None:
+                self.tmp.cleanup()
+
+
+EXPERIMENT = KmnExperiment()

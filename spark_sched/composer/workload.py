@@ -1,0 +1,179 @@
+"""A mixed, sporadic, never-repeating workload for the composer's bench and tests (seeded, so variants compare).
+
+Four kinds of job, each a list of per-record sleep costs run as Python tasks
+(`sc.parallelize(costs, partitions).map(sleep)`; parallelize cuts contiguous
+slices, so where the costs sit decides the skew):
+
+* `tiny`   -- 18-30 records of ~50 ms, one per natural partition (~50 ms tasks);
+* `medium` -- 6-10 records of ~300 ms, one per natural partition;
+* `large`  -- ~9 light records then ~3 heavy ones (~1 s) in 2 natural partitions: skewed;
+* `stream` -- a HIGH micro-batch of 3 records of ~50 ms every `stream_period_s`.
+
+Sizes and costs are jittered per job and batch jobs arrive as a Poisson process,
+so no two jobs are the same. No single cut wins everywhere: tiny jobs pay per-task
+overhead (fewer, coarser tasks win), large jobs pay for skew (finer tasks win),
+and the stream pays for queueing behind batch work (its own pool wins).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pyspark import InheritableThread
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from spark_sched.composer.scope import Composer
+
+KINDS = ("tiny", "medium", "large", "stream")
+RECORD_BYTES = 1 << 20  # nominal input per record, for the classifier's input-size bucket
+
+
+@dataclass(frozen=True)
+class Job:
+    """One job of the workload: when it arrives (s from the start), its kind, its records' costs (s)."""
+
+    at: float
+    kind: str
+    costs: tuple[float, ...]
+    natural: int
+
+    @property
+    def work_ms(self) -> float:
+        return 1000.0 * sum(self.costs)
+
+    @property
+    def features(self) -> dict[str, Any]:
+        high = self.kind == "stream"
+        return {"priority": "high" if high else "low", "kind": "stream" if high else "batch",
+                "input_bytes": len(self.costs) * RECORD_BYTES, "partitions": self.natural, "name": self.kind}
+
+
+@dataclass(frozen=True)
+class WorkloadParams:
+    seconds: float = 20.0
+    batch_gap_s: float = 1.3
+    stream_period_s: float = 1.0
+    min_per_kind: int = 0  # generate until every kind has at least this many jobs (the composer's warm-up)
+
+
+def generate(seed: int, params: WorkloadParams) -> list[Job]:
+    """The seeded job sequence: batch jobs at Poisson arrivals, the stream at a fixed period."""
+    rng = np.random.default_rng(seed)
+    jobs: list[Job] = []
+    t = 0.0
+    while t < params.seconds or _short(jobs, params.min_per_kind, ("tiny", "medium", "large")):
+        t += float(rng.exponential(params.batch_gap_s))
+        jobs.append(_batch(t, str(rng.choice(("tiny", "medium", "large"))), rng))
+    end = max(t, params.seconds)
+    k = 0
+    while k * params.stream_period_s < end or _short(jobs, params.min_per_kind, ("stream",)):
+        costs = tuple(float(c) for c in rng.uniform(0.04, 0.06, 3))
+        jobs.append(Job(k * params.stream_period_s + 0.5, "stream", costs, 3))
+        k += 1
+    return sorted(jobs, key=lambda j: j.at)
+
+
+def _short(jobs: list[Job], minimum: int, kinds: tuple[str, ...]) -> bool:
+    return any(sum(1 for j in jobs if j.kind == kind) < minimum for kind in kinds)
+
+
+def _batch(at: float, kind: str, rng: np.random.Generator) -> Job:
+    if kind == "tiny":
+        n = int(rng.integers(18, 31))
+        return Job(at, kind, tuple(float(c) for c in rng.uniform(0.04, 0.06, n)), n)
+    if kind == "medium":
+        n = int(rng.integers(6, 11))
+        return Job(at, kind, tuple(float(c) for c in rng.uniform(0.25, 0.35, n)), n)
+    light = [float(c) for c in rng.uniform(0.08, 0.12, int(rng.integers(8, 11)))]
+    heavy = [float(c) for c in rng.uniform(0.8, 1.2, 3)]
+    return Job(at, kind, tuple(light + heavy), 2)
+
+
+@dataclass
+class Outcome:
+    """What one job did: its kind, the composition and class it ran under, its time (arrival -> result)."""
+
+    job: Job
+    job_ms: float = float("nan")
+    composition: str = ""
+    job_class: str = ""
+    explored: bool = False
+    error: str = ""
+
+
+@dataclass
+class RunResult:
+    outcomes: list[Outcome] = field(default_factory=list)
+    bookkeeping_ms: list[float] = field(default_factory=list)  # the composer's post-job learning, per job
+
+
+def _sleep_each(cost: float) -> float:
+    time.sleep(cost)
+    return cost
+
+
+Runner = Callable[["SparkSession", Job, Outcome, float], None]
+
+
+def run_plain(spark: SparkSession, job: Job, out: Outcome, start: float) -> None:
+    """Spark as it comes: the job's natural partitions, no pool, no composer."""
+    spark.sparkContext.parallelize(list(job.costs), job.natural).map(_sleep_each).collect()
+    out.job_ms = (time.perf_counter() - start) * 1000.0
+    out.composition = "spark_default"
+
+
+def run_composed(comp: Composer, force: Callable[[Job], str | None] | None = None) -> Runner:
+    """Run each job under the composer (learning), or under the composition `force(job)` names."""
+
+    def run(spark: SparkSession, job: Job, out: Outcome, start: float) -> None:
+        with comp.job(**job.features, force=force(job) if force else None) as ctx:
+            ctx.sc.parallelize(list(job.costs), ctx.partitions()).map(_sleep_each).collect()
+            out.job_ms = (time.perf_counter() - start) * 1000.0
+            out.composition, out.job_class, out.explored = ctx.composition, ctx.job_class, ctx.decision.explored
+
+    return run
+
+
+def run_workload(spark: SparkSession, jobs: list[Job], runner: Runner, timeout_s: float = 600.0) -> RunResult:
+    """Release each job at its arrival time in its own InheritableThread; wait for all of them."""
+    result = RunResult()
+    threads: list[InheritableThread] = []
+    origin = time.perf_counter()
+    for job in jobs:
+        delay = origin + job.at - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)  # the workload's arrival process, not a wait for a condition
+        out = Outcome(job)
+        result.outcomes.append(out)
+        threads.append(_start(spark, job, out, runner, result))
+    deadline = time.monotonic() + timeout_s
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return result
+
+
+def _start(spark: SparkSession, job: Job, out: Outcome, runner: Runner, result: RunResult) -> InheritableThread:
+    lock = threading.Lock()
+
+    def body() -> None:
+        start = time.perf_counter()
+        try:
+            runner(spark, job, out, start)
+        except Exception as exc:  # noqa: BLE001 - one failed job is reported, the run goes on
+            out.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            done = (time.perf_counter() - start) * 1000.0
+            if out.job_ms == out.job_ms:  # not NaN: the job ran; what followed its result was bookkeeping
+                with lock:
+                    result.bookkeeping_ms.append(max(0.0, done - out.job_ms))
+
+    thread = InheritableThread(target=body, name=f"composer-bench-{job.kind}", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,138 @@
+"""One application's event log, as the locality advice needs it (any Spark 3/4 application's log).
+
+Tasks come from measurement's reader (`spark_sched.measure.eventlog`: single files
+and rolled directories, zstd or plain). A second pass over the same events picks
+what that reader does not keep: the Spark properties the run had (its waits),
+the executors and their cores (the slots), which stages read a persisted RDD
+that an earlier stage had computed (the stages whose tasks had a place to be),
+and whether the log is whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from spark_sched.errors import SparkSchedError
+from spark_sched.locality.waits import LocalityError, LocalityWait, waits_from_conf
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass
+class AppLog:
+    """What one application's event log says about locality."""
+
+    path: Path
+    app_id: str
+    tasks: pd.DataFrame
+    conf: dict[str, str]
+    executors: dict[str, tuple[str, int]]  # executor id -> (host, cores)
+    cached_stages: set[int] = field(default_factory=set)
+    replication: int = 1
+
+    @property
+    def waits(self) -> LocalityWait:
+        return waits_from_conf(self.conf)
+
+    @property
+    def slots(self) -> int:
+        """Task slots: the executors' cores over `spark.task.cpus` (every executor the log saw added)."""
+        per_task = max(1, int(str(self.conf.get("spark.task.cpus", "1")).strip() or 1))
+        return max(1, sum(cores for _, cores in self.executors.values()) // per_task)
+
+    @property
+    def hosts(self) -> int:
+        """Hosts with executors that run tasks (a cluster driver runs none; local mode's "driver" does)."""
+        runners = {host for eid, (host, _) in self.executors.items() if eid != "driver"}
+        if not runners:
+            runners = {host for host, _ in self.executors.values()} or set(self.tasks["host"])
+        return max(1, len(runners))
+
+
+class _Scan:
+    """Folds the events the advice needs (one pass, alongside measurement's replay)."""
+
+    def __init__(self) -> None:
+        self.conf: dict[str, str] = {}
+        self.executors: dict[str, tuple[str, int]] = {}
+        self.persisted_seen: set[int] = set()
+        self.cached_stages: set[int] = set()
+        self.replication = 1
+        self.ended = False
+
+    def feed(self, event: dict[str, Any]) -> None:
+        kind = event.get("Event", "")
+        if kind == "SparkListenerEnvironmentUpdate":
+            props = event.get("Spark Properties") or {}
+            self.conf = dict(props) if isinstance(props, dict) else {str(k): str(v) for k, v in props}
+        elif kind == "SparkListenerExecutorAdded":
+            info = event.get("Executor Info") or {}
+            self.executors[str(event.get("Executor ID"))] = (str(info.get("Host", "")), int(info.get("Total Cores", 1)))
+        elif kind == "SparkListenerExecutorRemoved":
+            self.executors.setdefault(str(event.get("Executor ID")), ("", 0))
+        elif kind == "SparkListenerStageSubmitted":
+            self._stage(event.get("Stage Info") or {})
+        elif kind == "SparkListenerApplicationEnd":
+            self.ended = True
+
+    def _stage(self, info: dict[str, Any]) -> None:
+        """A stage reads a cache when one of its RDDs is persisted and an earlier stage already had it."""
+        persisted = {}
+        for rdd in info.get("RDD Info") or []:
+            level = rdd.get("Storage Level") or {}
+            if level.get("Use Memory") or level.get("Use Disk") or level.get("Use Off Heap"):
+                persisted[int(rdd.get("RDD ID", -1))] = int(level.get("Replication", 1) or 1)
+        reads = [rdd for rdd in persisted if rdd in self.persisted_seen]
+        if reads:
+            self.cached_stages.add(int(info.get("Stage ID", -1)))
+            self.replication = max(self.replication, *(persisted[r] for r in reads))
+        self.persisted_seen.update(persisted)
+
+
+def _in_progress(files: list[Path]) -> bool:
+    last = files[-1]
+    if last.name.endswith(".inprogress"):
+        return True
+    return any(p.name.startswith("appstatus_") and p.name.endswith(".inprogress") for p in last.parent.iterdir())
+
+
+def load_app(path: str | Path) -> AppLog:
+    """The application's tasks, conf, executors and cache-reading stages; one LocalityError line when unusable.
+
+    Refused: a path that is not one application's event log, a log that cannot be
+    decoded, a log cut short (no application end, yet not marked in progress), and
+    a log with no tasks.
+    """
+    from spark_sched.measure import eventlog
+    from spark_sched.measure.frames import tasks_frame
+
+    given = Path(path).expanduser()
+    try:
+        files = eventlog.event_files(given)
+        records = eventlog.load(given)
+        scan = _Scan()
+        for number, event in enumerate(eventlog.read_events(files), 1):
+            try:
+                scan.feed(event)
+            except (AttributeError, KeyError, TypeError, ValueError) as exc:  # JSON, but not as Spark writes it
+                raise LocalityError(f"EVENTLOG = '{given}': event {number} = {event.get('Event', '?')!r} is not "
+                                    f"valid ({type(exc).__name__}: {exc}); allowed: the JSON lines Spark's event "
+                                    "logging listener writes") from exc
+    except SparkSchedError as exc:
+        if isinstance(exc, LocalityError):
+            raise
+        raise LocalityError(str(exc).removeprefix("spark-sched report: ")) from exc
+    if not scan.ended and not _in_progress(files):
+        raise LocalityError(
+            f"EVENTLOG = '{given}' is not valid: it is cut short (no SparkListenerApplicationEnd and not marked "
+            "in progress); allowed: a finished application's event log, or one still being written (*.inprogress)"
+        )
+    tasks = tasks_frame(records)
+    if tasks.empty:
+        raise LocalityError(f"EVENTLOG = '{given}' is not valid: it has no tasks; allowed: the log of a run that "
+                            "ran tasks")
+    executors = {k: v for k, v in scan.executors.items() if v[1] > 0}
+    return AppLog(given, records.app_id, tasks, scan.conf, executors, scan.cached_stages, scan.replication)

@@ -1,0 +1,211 @@
+"""KMN on real Spark: local[2] for the API and its errors, the 3-host local cluster for where tasks really ran."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from pyspark import InheritableThread, StorageLevel
+from pyspark.sql import SparkSession
+
+from spark_sched import SamplingError, any_k_of_n, configure, load_settings
+from spark_sched.cluster import ClusterState, LocalCluster
+from spark_sched.measure import measure
+from spark_sched.measure.rest import next_job_id
+from spark_sched.sampling import CachedBlocks, HostFiles, snapshot, write_host_files
+from spark_sched.sampling.tags import compact, ids_from_tags
+
+HOSTS = ("127.0.0.2", "127.0.0.3", "127.0.0.4")
+
+
+def _wait(condition: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _summer() -> Callable[[Iterator[int]], list[int]]:
+    def total(rows: Iterator[int]) -> list[int]:  # nested: cloudpickle ships it by value (workers lack tests/)
+        return [sum(rows)]
+
+    return total
+
+
+_sum = _summer()
+
+
+# -- local[2] ----------------------------------------------------------------------
+
+
+def _jobs_tagged(spark: SparkSession, tag: str) -> list[int]:
+    """Job ids carrying `tag`, from Spark's status tracker (in the driver's JVM)."""
+    ids = spark.sparkContext._jsc.sc().statusTracker().getJobIdsForTag(tag)
+    return [int(i) for i in ids]
+
+
+def test_input_stage_runs_only_the_chosen_partitions_and_tags_them(spark: SparkSession) -> None:
+    data = spark.sparkContext.parallelize(range(100), 10).persist(StorageLevel.MEMORY_ONLY)
+    data.count()
+    try:
+        run = any_k_of_n(data, 3, _sum, spark=spark, seed=4)
+        assert len(run.chosen) == 3
+        assert run.result == [sum(range(10 * p, 10 * p + 10)) for p in run.chosen]
+        jobs = _jobs_tagged(spark, run.tag)
+        assert len(jobs) == 1
+        assert _jobs_tagged(spark, f"{run.tag}:blocks={compact(run.chosen)}") == jobs
+        assert _jobs_tagged(spark, f"{run.tag}:seed=4") == jobs
+        assert ids_from_tags([f"{run.tag}:blocks={compact(run.chosen)}"]) == list(run.chosen)
+        again = any_k_of_n(data, 3, _sum, spark=spark, seed=4)
+        assert again.chosen == run.chosen  # the recorded seed repeats the choice
+    finally:
+        data.unpersist()
+
+
+def test_stratified_sampling_over_a_cached_dataframe(spark: SparkSession) -> None:
+    df = spark.range(0, 800, 1, 8).cache()
+    df.count()
+    try:
+        source = CachedBlocks(df, strata=lambda i: "low" if i < 4 else "high")
+        run = any_k_of_n(source, 3, lambda rows: [min(r.id for r in rows)], sampling={"low": 1, "high": 2},
+                         spark=spark)
+        assert sum(1 for p in run.chosen if p < 4) == 1 and len(run.chosen) == 3
+        assert sorted(run.result) == [p * 100 for p in run.chosen]
+    finally:
+        df.unpersist()
+
+
+def test_host_files_source_reads_only_the_chosen_blocks(spark: SparkSession, tmp_path: Path) -> None:
+    host = snapshot(spark).free  # local mode: one host, the driver's
+    files = write_host_files(tmp_path, list(host), 6, 1, lambda i: bytes([i]) * (i + 1))
+    run = any_k_of_n(files, 2, lambda recs: [(i, len(b)) for i, b in recs], spark=spark)
+    assert sorted(run.result) == [(i, i + 1) for i in run.chosen]
+    assert all(h is not None for h in run.placement.values())
+    assert isinstance(files, HostFiles) and len(files.blocks()) == 6
+
+
+BAD_REQUESTS = [(7, "uniform", "k = 7"), (0, "uniform", "k = 0"), (2, "sometimes", "sampling = 'sometimes'"),
+                (2, {"odd": 5, "even": -3}, "stratum")]
+
+
+def test_bad_requests_fail_before_anything_runs(spark: SparkSession) -> None:
+    data = spark.sparkContext.parallelize(range(6), 6).cache()
+    data.count()
+    try:
+        source = CachedBlocks(data, strata=lambda i: "odd" if i % 2 else "even")
+        before = next_job_id(spark)
+        assert before is not None
+        for k, sampling, needle in BAD_REQUESTS:
+            with pytest.raises(SamplingError, match=needle):
+                any_k_of_n(source, k, _sum, sampling=sampling, spark=spark)
+        assert next_job_id(spark) == before  # no job was submitted
+    finally:
+        data.unpersist()
+
+
+def test_empty_source_is_refused(spark: SparkSession) -> None:
+    with pytest.raises(SamplingError, match="source = 'no blocks'"):
+        any_k_of_n(spark.sparkContext.emptyRDD(), 1, _sum, spark=spark)
+
+
+# -- the 3-host local cluster ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cluster_spark(local_cluster_3: tuple[LocalCluster, ClusterState], cluster_dir: Path) -> Iterator[SparkSession]:
+    _, state = local_cluster_3
+    builder = configure(SparkSession.builder, load_settings(), master=state.master, state_dir=cluster_dir,
+                        app_name="sampling-cluster")
+    builder = builder.config("spark.scheduler.minRegisteredResourcesRatio", "1.0")
+    session = builder.config("spark.scheduler.maxRegisteredResourcesWaitingTime", "60s").getOrCreate()
+    try:
+        yield session
+    finally:
+        session.stop()
+
+
+def _spread_cache(sc: object, partitions: int) -> object:
+    def block(i: int) -> list[int]:
+        time.sleep(0.3)  # caching waves finish together: blocks spread over the three executors
+        return list(range(i * 10, i * 10 + 10))
+
+    data = sc.parallelize(range(partitions), partitions).flatMap(block)  # type: ignore[attr-defined]
+    data.persist(StorageLevel.MEMORY_ONLY).count()
+    return data
+
+
+def _ran(m: object, tag: str) -> dict[int, str]:
+    """partitionId -> host of the successful tasks of the jobs tagged `tag`, from Spark's own task records."""
+    tasks = m.tasks()  # type: ignore[attr-defined]
+    mine = tasks[tasks["jobTags"].map(lambda tags: tag in tags) & (tasks["status"] == "SUCCESS")]
+    out = {}
+    for (stage, attempt), group in mine.groupby(["stageId", "stageAttemptId"]):
+        raw = {int(t["taskId"]): t for t in m.client.tasks(int(stage), int(attempt))}  # type: ignore[attr-defined]
+        for task_id, host in zip(group["taskId"], group["host"], strict=True):
+            out[int(raw[int(task_id)]["partitionId"])] = str(host)
+    return out
+
+
+@pytest.mark.cluster
+def test_chosen_partitions_run_on_the_expected_hosts_avoiding_a_busy_one(
+    cluster_spark: SparkSession, tmp_path: Path
+) -> None:
+    sc = cluster_spark.sparkContext
+    assert _wait(lambda: len(snapshot(cluster_spark).free) == 3, 60), "three executors did not register"
+    data = _spread_cache(sc, 12)
+    blocks = CachedBlocks(data).blocks()
+    assert {h for b in blocks for h in b.hosts} == set(HOSTS)
+    busy = blocks[0].hosts[0]
+    stop = tmp_path / "stop"
+
+    def hold(rows: object) -> list[int]:  # holds its slot until told to stop (cooperatively, by a file)
+        deadline = time.monotonic() + 120
+        while not os.path.exists(stop) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return [0]
+
+    background = InheritableThread(target=lambda: sc.runJob(data, hold, partitions=[0]), daemon=True)
+    background.start()
+    try:
+        assert _wait(lambda: snapshot(cluster_spark).free.get(busy) == 0, 60), "background task did not start"
+        with measure(cluster_spark) as m:
+            run = any_k_of_n(data, 2, _sum, spark=cluster_spark)
+        ran = _ran(m, run.tag)
+        assert sorted(ran) == list(run.chosen)  # exactly the chosen partitions ran
+        assert ran == run.placement  # each on the host the choice expected
+        assert busy not in ran.values() and len(set(ran.values())) == 2
+    finally:
+        stop.touch()
+        background.join(60)
+        data.unpersist()
+
+
+@pytest.mark.cluster
+def test_extra_upstream_tasks_are_cut_by_the_straggler_bound(cluster_spark: SparkSession) -> None:
+    sc = cluster_spark.sparkContext
+    data = _spread_cache(sc, 6)
+
+    def upstream(rows: Iterator[int]) -> Iterator[tuple[int, int]]:
+        rows = list(rows)
+        time.sleep(30 if rows[0] == 0 else 0.2)  # block 0's task is the straggler, if chosen
+        yield (0, sum(rows))
+
+    with measure(cluster_spark) as m:
+        # K = 4, M = ceil(4 * 1.5) = 6 = N: every block's upstream task runs, block 0's straggles
+        run = any_k_of_n(data, 4, upstream, spark=cluster_spark, extra=0.5,
+                         downstream=lambda r: r.reduceByKey(lambda a, b: a + b).collect())
+    assert run.chosen == (0, 1, 2, 3, 4, 5) and len(run.used) == 4 and 0 not in run.used
+    assert 0 in run.cancelled  # cut by the bound, not waited for
+    assert run.result == [(0, sum(sum(range(p * 10, p * 10 + 10)) for p in run.used))]
+    tasks = m.tasks()
+    upstream_tasks = tasks[tasks["jobTags"].map(lambda tags: f"{run.tag}-up" in tags)]
+    assert (upstream_tasks["status"] == "SUCCESS").sum() >= 4
+    assert (upstream_tasks["status"] == "KILLED").sum() == len(run.cancelled) - (6 - len(upstream_tasks))
+    outputs_tag = f"{run.tag}:outputs={compact(run.used)}"
+    downstream = tasks[tasks["jobTags"].map(lambda tags: outputs_tag in tags)]
+    assert len(downstream) > 0 and (downstream["status"] == "SUCCESS").all()

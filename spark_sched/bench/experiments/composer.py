@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from spark_sched.bench.base import BenchContext, Target
+from spark_sched.bench.executors import wait_for_executors
 from spark_sched.composer.workload import KINDS, Job, Outcome, RunResult, WorkloadParams
 
 PROFILES = Path(__file__).resolve().parents[3] / "conf" / "compositions.toml"
@@ -111,11 +112,7 @@ class ComposerExperiment:
         })
 
     def _wait_for_executors(self, wanted: int) -> None:
-        deadline = time.monotonic() + EXECUTOR_TIMEOUT_S
-        while self.spark.sparkContext._jsc.sc().getExecutorMemoryStatus().size() - 1 < wanted:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"composer bench: {wanted} executors did not register in {EXECUTOR_TIMEOUT_S:.0f}s")
-            time.sleep(0.2)
+        wait_for_executors(self.spark, wanted, EXECUTOR_TIMEOUT_S, "composer bench")
 
     # -- runs ------------------------------------------------------------------------------------------------
 

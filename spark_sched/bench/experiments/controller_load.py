@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from spark_sched.bench.base import BenchContext, Target
+from spark_sched.bench.executors import wait_for_executors
 from spark_sched.priority.controller import PriorityController
 from spark_sched.priority.streaming import percentile
 
@@ -142,11 +143,7 @@ class ControllerLoadExperiment:
         })
 
     def _wait_for_executors(self, wanted: int) -> None:
-        deadline = time.monotonic() + EXECUTOR_TIMEOUT_S
-        while self.spark.sparkContext._jsc.sc().getExecutorMemoryStatus().size() - 1 < wanted:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"controller_load: {wanted} executors did not register in {EXECUTOR_TIMEOUT_S:.0f}s")
-            time.sleep(0.2)
+        wait_for_executors(self.spark, wanted, EXECUTOR_TIMEOUT_S, "controller_load")
 
     def run(self, variant: str, repetition: int, ctx: BenchContext) -> dict[str, float]:
         assert self.state_dir is not None

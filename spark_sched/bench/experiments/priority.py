@@ -32,11 +32,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 from spark_sched.bench.base import BenchContext, Target
+from spark_sched.bench.executors import wait_for_executors
 from spark_sched.priority.guard import guard
 from spark_sched.priority.unified import UnifiedParams, UnifiedResult, run_unified
 
@@ -130,12 +130,7 @@ class PriorityExperiment:
                            "judged": f"{JUDGED}, worst repetition, each vs the baseline of its repetition"})
 
     def _wait_for_executors(self, wanted: int) -> int:
-        deadline = time.monotonic() + EXECUTOR_TIMEOUT_S
-        while self.spark.sparkContext._jsc.sc().getExecutorMemoryStatus().size() - 1 < wanted:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"priority bench: {wanted} executors did not register in {EXECUTOR_TIMEOUT_S:.0f}s")
-            time.sleep(0.2)
-        return int(self.spark.sparkContext.defaultParallelism)
+        return wait_for_executors(self.spark, wanted, EXECUTOR_TIMEOUT_S, "priority bench")
 
     def run(self, variant: str, repetition: int, ctx: BenchContext) -> dict[str, float]:
         assert self.state_dir is not None

@@ -105,7 +105,10 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             return None
         if not isinstance(value, (str, os.PathLike)):
             raise SettingsError(name, value, "a path (string)", source)
-        return Path(value).expanduser()
+        try:
+            return Path(value).expanduser()
+        except RuntimeError as exc:  # "~user" for a user this machine does not have
+            raise SettingsError(name, value, "a path whose ~ or ~user exists on this machine", source) from exc
     if name == "measure":
         if value not in MEASURE_SOURCES:
             raise SettingsError("measure.source", value, MEASURE_SOURCES, source)

@@ -157,9 +157,9 @@ def configure(
     resolved = base.replace(**overrides) if overrides else base
     resolved.event_log_path.mkdir(parents=True, exist_ok=True)
     conf = spark_conf(resolved, master_given="master" in overrides)
-    if conf["spark.driver.bindAddress"] != LOOPBACK:  # shaped testbed: UI where uiWebUrl points (a fresh JVM only)
-        os.environ["SPARK_LOCAL_IP"] = conf["spark.driver.bindAddress"]
-    os.environ.setdefault("SPARK_LOCAL_IP", LOOPBACK)
+    # The UI binds where SPARK_LOCAL_IP says when the JVM starts: loopback, or the shaped testbed's gateway.
+    # Set every time, so a testbed session earlier in the process cannot leave a later JVM's UI on its address.
+    os.environ["SPARK_LOCAL_IP"] = conf["spark.driver.bindAddress"]
     # Outside spark-submit, Python workers run $PYSPARK_PYTHON (default `python3`), not spark.pyspark.python.
     os.environ.setdefault("PYSPARK_PYTHON", conf.get("spark.pyspark.python", sys.executable))
     if isinstance(waits, (LocalityWait, Recommendation)):

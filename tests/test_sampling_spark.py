@@ -119,6 +119,9 @@ def test_empty_source_is_refused(spark: SparkSession) -> None:
 @pytest.fixture(scope="module")
 def cluster_spark(local_cluster_3: tuple[LocalCluster, ClusterState], cluster_dir: Path) -> Iterator[SparkSession]:
     _, state = local_cluster_3
+    active = SparkSession.getActiveSession()
+    if active is not None:  # getOrCreate would hand back the suite's local session
+        active.stop()
     builder = configure(SparkSession.builder, load_settings(), master=state.master, state_dir=cluster_dir,
                         app_name="sampling-cluster")
     builder = builder.config("spark.scheduler.minRegisteredResourcesRatio", "1.0")

@@ -37,7 +37,7 @@ def sample() -> None:
 
 
 @sample.command()
-@click.option("--n", "n", type=click.IntRange(1, 100_000), default=100, show_default=True, help="Blocks (N).")
+@click.option("--n", "n", type=click.IntRange(0, 100_000), default=100, show_default=True, help="Blocks (N).")
 @click.option("--k", "k", type=int, default=10, show_default=True, help="Blocks to choose (K).")
 @click.option("--hosts", type=click.IntRange(1, 10_000), default=10, show_default=True)
 @click.option("--replicas", type=int, default=3, show_default=True)

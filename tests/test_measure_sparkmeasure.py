@@ -300,6 +300,7 @@ def test_build_jar_from_the_vendor_sources_if_present(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     jar = Path(done.stdout.strip())
     assert jar == tmp_path / jar_name()
+    assert jar.stat().st_mode & 0o044 == 0o044, "the jar must be readable by Spark's file server and other users"
     with zipfile.ZipFile(jar) as archive:
         names = archive.namelist()
     assert "ch/cern/sparkmeasure/StageMetrics.class" in names and "ch/cern/sparkmeasure/TaskMetrics.class" in names

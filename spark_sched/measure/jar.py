@@ -200,7 +200,11 @@ def _compile(files: list[Path], classes: Path, jars: Path) -> None:
 
 
 def _pack(classes: Path, jar: Path, fingerprint: str) -> None:
-    """Write the jar atomically (a temp file renamed into place): no half-written jar is ever left."""
+    """Write the jar atomically (a temp file renamed into place): no half-written jar is ever left.
+
+    mkstemp makes the file 0600; the jar is made world-readable before the rename, because Spark's
+    file server and other users (the image's `spark` user when root built it) must read it.
+    """
     jar.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".build-", suffix=".jar", dir=jar.parent)
     os.close(fd)
@@ -210,6 +214,7 @@ def _pack(classes: Path, jar: Path, fingerprint: str) -> None:
             out.writestr("META-INF/MANIFEST.MF", manifest)
             for file in sorted(classes.rglob("*.class")):
                 out.write(file, file.relative_to(classes).as_posix())
+        os.chmod(tmp, 0o644)
         os.replace(tmp, jar)
     finally:
         if os.path.exists(tmp):

@@ -32,6 +32,7 @@ from spark_sched.priority.guard import Candidate, CountGuard, Guard, Held, guard
 from spark_sched.priority.policies import ClusterView, Demand, LowRunning, Policy, Victim, policy
 from spark_sched.priority.preemptible import LowJob
 from spark_sched.priority.preemption import SignalServer
+from spark_sched.priority.snapshot import SchedulerReader, SchedulerSnapshot
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -53,12 +54,6 @@ class ControllerStats:
     events: list[tuple[float, str, str]] = field(default_factory=list)
     # every stop decision: (wall time s, LOW job id, hosts of the tasks told to stop; () = all of the job's tasks)
     stops: list[tuple[float, str, tuple[str, ...]]] = field(default_factory=list)
-
-
-@dataclass
-class _Load:
-    pending: int = 0
-    running: int = 0
 
 
 class PriorityController:
@@ -87,6 +82,7 @@ class PriorityController:
         self.policy = policy(policy_name) if isinstance(policy_name, str) else policy_name
         self.classes = tuple(classes)
         self.high_pools = tuple(c.pool for c in self.classes if c.level == min(x.level for x in self.classes))
+        self._low_pools = frozenset(c.pool for c in self.classes) - frozenset(self.high_pools)
         if max_preemptions is not None:
             self.guard: Guard = CountGuard(max_preemptions, max_preempted_s)
         else:
@@ -114,6 +110,7 @@ class PriorityController:
         self._lock = threading.Lock()
         host = spark.conf.get("spark.driver.host", "127.0.0.1") or "127.0.0.1"
         self.signal = SignalServer(host)
+        self._reader = SchedulerReader(spark.sparkContext)  # compiled once per driver JVM; fails here, not mid-run
 
     @classmethod
     def from_settings(
@@ -226,10 +223,11 @@ class PriorityController:
                 log.debug("priority controller tick failed", exc_info=True)
 
     def _tick(self, now: float) -> None:
-        load = self._high_load()
-        self._track_reaction(now, load.pending, load.running)
+        snap = self._reader.read()  # one Py4J call: every pool's running and waiting tasks, slots, memory
+        waiting, running = snap.waiting(self.high_pools), snap.running(self.high_pools)
+        self._track_reaction(now, waiting, running)
         predicted = max((w.demand_slots() for w in self.streams), default=0)
-        pending = max(load.pending, predicted - load.running)
+        pending = max(waiting, predicted - running)
         if pending == 0:
             self._nothing_to_stop = False
         if pending > 0 and not self._blocked_by_kept_work(now):
@@ -241,10 +239,10 @@ class PriorityController:
             self._release_all(now)
         self._release_overdue(now)
         if pending > 0 and now >= self._settled_at and self.policy.mode != "none":
-            self._preempt(now, pending)
+            self._preempt(now, pending, snap)
 
-    def _preempt(self, now: float, pending: int) -> None:
-        view = self._view()
+    def _preempt(self, now: float, pending: int, snap: SchedulerSnapshot) -> None:
+        view = self._view(snap)
         free = sum(view.free_slots.values())
         self._nothing_to_stop = pending > free and not view.jobs
         if pending <= free or not view.jobs:
@@ -341,51 +339,14 @@ class PriorityController:
             except Exception:  # noqa: BLE001
                 log.warning("priority controller listener failed on %s %s", kind, job_id, exc_info=True)
 
-    # -- reading Spark ---------------------------------------------------------------------------------------
+    # -- choosing victims ------------------------------------------------------------------------------------
 
-    def _high_load(self) -> _Load:
-        """Tasks waiting and running in the HIGH pools, read live from the task scheduler's pools."""
-        jsc = self.spark.sparkContext._jsc.sc()  # type: ignore[union-attr]
-        load = _Load()
-        for name in self.high_pools:
-            found = jsc.getPoolForName(name)
-            if found.isEmpty():
-                continue
-            pool = found.get()
-            load.running += pool.runningTasks()
-            queue = pool.schedulableQueue().iterator()
-            while queue.hasNext():
-                tsm = queue.next()
-                if not tsm.isZombie():
-                    load.pending += max(0, tsm.numTasks() - tsm.tasksSuccessful() - tsm.runningTasks())
-        return load
-
-    def _low_running(self) -> int:
-        """Tasks running in the pools of the preemptible classes (read live from the task scheduler)."""
-        jsc = self.spark.sparkContext._jsc.sc()  # type: ignore[union-attr]
-        total = 0
-        for name in {c.pool for c in self.classes if c.pool not in self.high_pools}:
-            found = jsc.getPoolForName(name)
-            if not found.isEmpty():
-                total += found.get().runningTasks()
-        return total
-
-    def _view(self) -> ClusterView:
+    def _view(self, snap: SchedulerSnapshot) -> ClusterView:
         """The LOW jobs the policy may stop (running, not protected, not already preempted) and free slots."""
-        sc = self.spark.sparkContext
-        jsc = sc._jsc.sc()  # type: ignore[union-attr]
-        running_total = 0
-        pools = jsc.getAllPools()
-        for i in range(pools.size()):
-            running_total += pools.apply(i).runningTasks()
-        free = max(0, sc.defaultParallelism - running_total)
-        pressure: dict[str, float] = {}
-        for info in jsc.statusTracker().getExecutorInfos():
-            total = info.totalOnHeapStorageMemory()
-            pressure[info.host()] = info.usedOnHeapStorageMemory() / total if total else 0.0
-        return ClusterView(self._candidates(), {"*": free}, pressure)
+        free = max(0, snap.slots - snap.running())
+        return ClusterView(self._candidates(snap), {"*": free}, dict(snap.memory_pressure))
 
-    def _candidates(self) -> list[LowRunning]:
+    def _candidates(self, snap: SchedulerSnapshot) -> list[LowRunning]:
         """Running, not yet preempted LOW jobs, as the guard narrows them; remembers the tasks it protects."""
         running = self.signal.running()
         candidates = []
@@ -400,7 +361,7 @@ class PriorityController:
         # tasks (the policies cancel those only when stopping cooperative work cannot make room)
         exempt = sum(1 for t in running if t.job_id in self._preempted and self.signal.exempt(t.job_id, t.partition))
         polling = sum(1 for t in running if t.job_id in self.jobs)
-        jvm_only = max(0, self._low_running() - polling)
+        jvm_only = max(0, snap.running(self._low_pools) - polling)
         allowed = {c.job_id: c for c in self.guard.preemptible(candidates, exempt + jvm_only)}
         self._exempt = {
             c.job_id: frozenset(p for p, _ in set(c.tasks) - set(allowed[c.job_id].tasks))

@@ -27,21 +27,19 @@ from __future__ import annotations
 import math
 import shutil
 import statistics
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from spark_sched.bench.application import BenchApplication
 from spark_sched.bench.base import BenchContext, Target
-from spark_sched.bench.executors import wait_for_executors
 from spark_sched.composer.workload import KINDS, Job, Outcome, RunResult, WorkloadParams
 
 PROFILES = Path(__file__).resolve().parents[3] / "conf" / "compositions.toml"
 FIXED = ("natural", "coarse", "fine", "stream_first")
 WORKERS, CORES = 3, 1
-EXECUTOR_TIMEOUT_S = 180.0
 SEED = 12
 TARGET_VS_ORACLE = 1.10
 TARGET_VS_DEFAULT = 1 / 1.5
@@ -58,8 +56,7 @@ class ComposerExperiment:
     variants = (*(f"fixed_{n}" for n in FIXED), "spark_default", "composer")
 
     def __init__(self) -> None:
-        self.state_dir: Path | None = None
-        self.cluster: Any = None
+        self.app: BenchApplication | None = None
         self.spark: Any = None
         self.comp: Any = None
         self.fixed: Any = None
@@ -71,32 +68,15 @@ class ComposerExperiment:
     # -- setup -----------------------------------------------------------------------------------------------
 
     def setup(self, ctx: BenchContext) -> None:
-        from pyspark.sql import SparkSession
-
-        from spark_sched import configure, load_settings
-        from spark_sched.cluster import LocalCluster
         from spark_sched.composer import composer, load_compositions
         from spark_sched.composer.workload import generate, run_composed, run_workload
-        from spark_sched.priority.classes import fair_conf, write_pool_file
 
         self.runs, self.outcomes, self.warmup = {}, {}, []
-        self.state_dir = Path(tempfile.mkdtemp(prefix="spark-sched-bench-composer-"))
-        master = ctx.master
-        if not master:
-            self.cluster = LocalCluster(self.state_dir / "cluster")
-            master = self.cluster.up(workers=WORKERS, cores=CORES, memory="1g").master
-            ctx.cluster.update({"workers": WORKERS, "cores_per_worker": CORES})
-        ctx.cluster["master"] = master
-        conf = dict(load_settings().spark_conf)
-        conf.update(fair_conf(write_pool_file(self.state_dir)))
-        conf.update({"spark.executor.memory": "512m", "spark.ui.showConsoleProgress": "false"})
-        self.spark = configure(SparkSession.builder, load_settings(), master=master, state_dir=self.state_dir,
-                               app_name="bench-composer", spark_conf=conf).getOrCreate()
-        self.spark.sparkContext.setLogLevel("ERROR")
-        self._wait_for_executors(1 if ctx.master else WORKERS)
+        self.app = BenchApplication(ctx, "composer", WORKERS, CORES)
+        self.spark = self.app.start_fair_session(conf={"spark.ui.showConsoleProgress": "false"})
         profiles = load_compositions(PROFILES)
-        self.comp = composer(self.spark, profiles, state_dir=self.state_dir / "learning", seed=SEED)
-        self.fixed = composer(self.spark, profiles, state_dir=self.state_dir / "fixed", learn=False)
+        self.comp = composer(self.spark, profiles, state_dir=self.app.state_dir / "learning", seed=SEED)
+        self.fixed = composer(self.spark, profiles, state_dir=self.app.state_dir / "fixed", learn=False)
         self.params = WorkloadParams(seconds=6.0 if ctx.quick else 10.0, batch_gap_s=1.6)
         per_class = 5 if ctx.quick else 10
         self.spark.sparkContext.parallelize(range(WORKERS * 4), WORKERS * 4).count()  # start Python workers
@@ -110,9 +90,6 @@ class ComposerExperiment:
             "warmup_s": round(time.monotonic() - started, 1), "compositions": str(PROFILES.name),
             "job_ms": "arrival -> result, summed over the run's jobs",
         })
-
-    def _wait_for_executors(self, wanted: int) -> None:
-        wait_for_executors(self.spark, wanted, EXECUTOR_TIMEOUT_S, "composer bench")
 
     # -- runs ------------------------------------------------------------------------------------------------
 
@@ -191,15 +168,9 @@ class ComposerExperiment:
             ctx.out_dir.mkdir(parents=True, exist_ok=True)
             shutil.copy(self.comp.save(), ctx.out_dir / "composer-state.json")  # for `composer show`
             self.comp = None
-        if self.spark is not None:
-            self.spark.stop()
-            self.spark = None
-        if self.cluster is not None:
-            self.cluster.down()
-            self.cluster = None
-        if self.state_dir is not None:
-            shutil.rmtree(self.state_dir, ignore_errors=True)
-            self.state_dir = None
+        app, self.app, self.spark = self.app, None, None
+        if app is not None:
+            app.stop()
 
 
 def _forced(name: str, comp: Any) -> Any:

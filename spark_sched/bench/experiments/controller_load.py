@@ -24,14 +24,13 @@ queued, wall and CPU; no job lost or duplicated; driver Python RSS growth
 from __future__ import annotations
 
 import shutil
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from spark_sched.bench.application import BenchApplication
 from spark_sched.bench.base import BenchContext, Target
-from spark_sched.bench.executors import wait_for_executors
 from spark_sched.priority.controller import PriorityController
 from spark_sched.priority.streaming import percentile
 
@@ -39,7 +38,6 @@ WORKERS, CORES = 3, 1
 QUEUED = (10, 100, 1_000, 10_000)
 HEADLINE = 1_000
 HIGH_PER_S = 10.0
-EXECUTOR_TIMEOUT_S = 180.0
 WARM_S = 5.0
 LOW_SPEC = {"n": 1_000, "partitions": 1}
 
@@ -132,32 +130,12 @@ class ControllerLoadExperiment:
     variants = tuple(f"queued_{n}" for n in QUEUED)
 
     def __init__(self) -> None:
-        self.state_dir: Path | None = None
-        self.cluster: Any = None
+        self.app: BenchApplication | None = None
         self.spark: Any = None
 
     def setup(self, ctx: BenchContext) -> None:
-        from pyspark.sql import SparkSession
-
-        from spark_sched import configure, load_settings
-        from spark_sched.cluster import LocalCluster
-        from spark_sched.priority.classes import DEFAULT_CLASSES, fair_conf, write_pool_file
-
-        self.state_dir = Path(tempfile.mkdtemp(prefix="spark-sched-bench-controller-load-"))
-        master = ctx.master
-        if not master:
-            self.cluster = LocalCluster(self.state_dir / "cluster")
-            master = self.cluster.up(workers=WORKERS, cores=CORES, memory="1g").master
-            ctx.cluster.update({"workers": WORKERS, "cores_per_worker": CORES})
-        ctx.cluster["master"] = master
-        conf = dict(load_settings().spark_conf)
-        conf.update(fair_conf(write_pool_file(self.state_dir, DEFAULT_CLASSES)))
-        conf.update({"spark.sql.shuffle.partitions": "1", "spark.executor.memory": "512m"})
-        builder = configure(SparkSession.builder, load_settings(), master=master, state_dir=self.state_dir,
-                            app_name="bench-controller-load", spark_conf=conf)
-        self.spark = builder.getOrCreate()
-        self.spark.sparkContext.setLogLevel("ERROR")
-        self._wait_for_executors(1 if ctx.master else WORKERS)
+        self.app = BenchApplication(ctx, "controller_load", WORKERS, CORES)
+        self.spark = self.app.start_fair_session(conf={"spark.sql.shuffle.partitions": "1"})
         ctx.params.update({
             "seconds_at_1000": 15.0 if ctx.quick else 60.0, "seconds_other": 5.0 if ctx.quick else 15.0,
             "high_arrivals_per_s": HIGH_PER_S, "low_in_flight": 2, "low_job": "sum over 1,000 rows (1 partition)",
@@ -165,14 +143,11 @@ class ControllerLoadExperiment:
             "decision": "one PriorityController tick (read HIGH demand, choose, preempt/release)",
         })
 
-    def _wait_for_executors(self, wanted: int) -> None:
-        wait_for_executors(self.spark, wanted, EXECUTOR_TIMEOUT_S, "controller_load")
-
     def run(self, variant: str, repetition: int, ctx: BenchContext) -> dict[str, float]:
-        assert self.state_dir is not None
+        assert self.app is not None
         queued = int(variant.split("_")[1])
         seconds = ctx.params["seconds_at_1000"] if queued == HEADLINE else ctx.params["seconds_other"]
-        work = self.state_dir / "runs" / f"{variant}-{repetition}"
+        work = self.app.state_dir / "runs" / f"{variant}-{repetition}"
         try:
             return run_load(self.spark, work, queued, float(seconds))
         finally:
@@ -202,15 +177,9 @@ class ControllerLoadExperiment:
         return ratios, targets
 
     def teardown(self, ctx: BenchContext) -> None:
-        if self.spark is not None:
-            self.spark.stop()
-            self.spark = None
-        if self.cluster is not None:
-            self.cluster.down()
-            self.cluster = None
-        if self.state_dir is not None:
-            shutil.rmtree(self.state_dir, ignore_errors=True)
-            self.state_dir = None
+        app, self.app, self.spark = self.app, None, None
+        if app is not None:
+            app.stop()
 
 
 def run_load(spark: Any, work: Path, queued: int, seconds: float) -> dict[str, float]:

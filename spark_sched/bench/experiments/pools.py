@@ -30,16 +30,13 @@ divisible by 3 and 1:1:2 by 4 (on 4 slots, 2:1 can only settle at 2:2 or 3:1).
 from __future__ import annotations
 
 import queue
-import shutil
-import tempfile
-import time
 from contextlib import nullcontext
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
+from spark_sched.bench.application import EXECUTOR_TIMEOUT_S, BenchApplication
 from spark_sched.bench.base import BenchContext, Target
-from spark_sched.errors import ClusterError
+from spark_sched.bench.executors import wait_for_executors
 from spark_sched.pools.flatten import flatten
 from spark_sched.pools.model import FAIR, Pool, PoolTree
 from spark_sched.pools.shares import TaskSpan, contention_window, max_error, measured_shares
@@ -47,7 +44,6 @@ from spark_sched.pools.toml_io import dump_toml
 
 TARGET_ERROR = 0.05
 WORKERS, CORES = 2, 6
-EXECUTOR_TIMEOUT_S = 180.0
 TAG = "pools-bench-"
 
 FLAT = PoolTree((Pool("etl", FAIR, 2), Pool("adhoc", FAIR, 1)), "fair_flat")
@@ -105,25 +101,16 @@ class PoolsExperiment:
     variants = tuple(VARIANTS)
 
     def __init__(self) -> None:
-        self.state_dir: Path | None = None
-        self.cluster: Any = None
+        self.app: BenchApplication | None = None
         self.master = ""
         self.files: dict[str, str] = {}
 
     # -- setup / teardown ---------------------------------------------------
     def setup(self, ctx: BenchContext) -> None:
-        from spark_sched.cluster import LocalCluster
-
-        self.state_dir = Path(tempfile.mkdtemp(prefix="spark-sched-bench-pools-"))
-        if ctx.master:
-            self.master = ctx.master
-        else:
-            self.cluster = LocalCluster(self.state_dir / "cluster")
-            self.master = self.cluster.up(workers=WORKERS, cores=CORES, memory="1g").master
-            ctx.cluster.update({"workers": WORKERS, "cores_per_worker": CORES})
-        ctx.cluster["master"] = self.master
+        self.app = BenchApplication(ctx, "pools", WORKERS, CORES)
+        self.master = self.app.master
         for tree in (FLAT, HIERARCHY):
-            path = self.state_dir / f"{tree.source}.toml"
+            path = self.app.state_dir / f"{tree.source}.toml"
             path.write_text(dump_toml(tree, f"pools bench: {tree.source}"), encoding="utf-8")
             self.files[tree.source] = str(path)
         ctx.params.update({"task_ms": 400 if ctx.quick else 500, "waves": 8 if ctx.quick else 15})
@@ -132,12 +119,9 @@ class PoolsExperiment:
         )
 
     def teardown(self, ctx: BenchContext) -> None:
-        if self.cluster is not None:
-            self.cluster.down()
-            self.cluster = None
-        if self.state_dir is not None:
-            shutil.rmtree(self.state_dir, ignore_errors=True)
-            self.state_dir = None
+        app, self.app = self.app, None
+        if app is not None:
+            app.stop()
 
     # -- one run ----------------------------------------------------------
     def _session(self, variant: str, tree: PoolTree | None) -> Any:
@@ -147,7 +131,7 @@ class PoolsExperiment:
 
         options: dict[str, Any] = {
             "master": self.master,
-            "state_dir": self.state_dir,
+            "state_dir": self.app.state_dir if self.app is not None else None,
             "app_name": f"bench-pools-{variant}",
             "pools": self.files[tree.source] if tree is not None else "",
         }
@@ -159,13 +143,9 @@ class PoolsExperiment:
 
     def _wait_for_executors(self, spark: Any, ctx: BenchContext) -> int:
         """Block until the cluster's executors registered (all of ours; at least one of a given master)."""
-        wanted = WORKERS if self.cluster is not None else 0 if self.master.startswith("local") else 1
-        deadline = time.monotonic() + EXECUTOR_TIMEOUT_S
-        while spark.sparkContext._jsc.sc().getExecutorMemoryStatus().size() - 1 < wanted:
-            if time.monotonic() > deadline:
-                raise ClusterError(f"pools bench: {wanted} executors did not register in {EXECUTOR_TIMEOUT_S:.0f}s")
-            time.sleep(0.2)
-        slots = int(spark.sparkContext.defaultParallelism)
+        assert self.app is not None
+        wanted = 0 if self.master.startswith("local") else self.app.workers
+        slots = wait_for_executors(spark, wanted, EXECUTOR_TIMEOUT_S, "pools bench")
         ctx.params["slots"] = slots
         return slots
 

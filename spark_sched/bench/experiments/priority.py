@@ -27,16 +27,13 @@ p99 <= 250 ms. Every repetition's ratios are reported (min, median, max).
 from __future__ import annotations
 
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 from typing import Any
 
+from spark_sched.bench.application import BenchApplication
 from spark_sched.bench.base import BenchContext, Target
-from spark_sched.bench.executors import wait_for_executors
 from spark_sched.priority.guard import guard
 from spark_sched.priority.unified import UnifiedParams, UnifiedResult, run_unified
 
@@ -46,7 +43,6 @@ LOADED = "loaded-"
 SCENARIOS = {"quiet": "", "loaded": LOADED}
 JUDGED = "lb"
 WORKERS, CORES = 3, 1
-EXECUTOR_TIMEOUT_S = 180.0
 BURNER_SLACK_S = 120.0  # the background process ends itself this long after its run should have ended
 
 # A bounded busy loop: exits by itself at its deadline even if the bench dies without stopping it.
@@ -88,37 +84,19 @@ class PriorityExperiment:
     variants = (*BASE_VARIANTS, REFERENCE, *(LOADED + v for v in BASE_VARIANTS))
 
     def __init__(self) -> None:
-        self.state_dir: Path | None = None
-        self.cluster: Any = None
+        self.app: BenchApplication | None = None
         self.spark: Any = None
         self.params = UnifiedParams()
         self.results: dict[str, list[UnifiedResult]] = {}
 
     def setup(self, ctx: BenchContext) -> None:
-        from pyspark.sql import SparkSession
-
-        from spark_sched import configure, load_settings
-        from spark_sched.cluster import LocalCluster
-        from spark_sched.priority.classes import fair_conf, write_pool_file
         from spark_sched.priority.unified import UNIFIED_CLASSES
 
         self.results = {}
         ctx.params["load_average_before"] = [round(x, 2) for x in os.getloadavg()]
-        self.state_dir = Path(tempfile.mkdtemp(prefix="spark-sched-bench-priority-"))
-        master = ctx.master
-        if not master:
-            self.cluster = LocalCluster(self.state_dir / "cluster")
-            master = self.cluster.up(workers=WORKERS, cores=CORES, memory="1g").master
-            ctx.cluster.update({"workers": WORKERS, "cores_per_worker": CORES})
-        ctx.cluster["master"] = master
-        conf = dict(load_settings().spark_conf)
-        conf.update(fair_conf(write_pool_file(self.state_dir, UNIFIED_CLASSES)))
-        conf.update({"spark.sql.shuffle.partitions": "3", "spark.executor.memory": "512m"})
-        builder = configure(SparkSession.builder, load_settings(), master=master, state_dir=self.state_dir,
-                            app_name="bench-priority", spark_conf=conf)
-        self.spark = builder.getOrCreate()
-        self.spark.sparkContext.setLogLevel("ERROR")
-        slots = self._wait_for_executors(1 if ctx.master else WORKERS)
+        self.app = BenchApplication(ctx, "priority", WORKERS, CORES)
+        self.spark = self.app.start_fair_session(UNIFIED_CLASSES, {"spark.sql.shuffle.partitions": "3"})
+        slots = self.app.slots
         self.params = UnifiedParams(seconds=8.0 if ctx.quick else 18.0, stream_slots=slots,
                                     q1_rows=1_000_000, in_flight=2)
         ctx.params.update({"seconds_per_run": self.params.seconds, "trigger_s": self.params.trigger_s,
@@ -129,16 +107,13 @@ class PriorityExperiment:
                            "latency": "event file written -> micro-batch output committed",
                            "judged": f"{JUDGED}, worst repetition, each vs the baseline of its repetition"})
 
-    def _wait_for_executors(self, wanted: int) -> int:
-        return wait_for_executors(self.spark, wanted, EXECUTOR_TIMEOUT_S, "priority bench")
-
     def run(self, variant: str, repetition: int, ctx: BenchContext) -> dict[str, float]:
-        assert self.state_dir is not None
+        assert self.app is not None
         base = variant.removeprefix(LOADED)
         params = self.params
         if base == "lb_count":
             params = UnifiedParams(**{**vars(self.params), "guard": "count"})
-        root = self.state_dir / "runs" / f"{variant}-{repetition}"
+        root = self.app.state_dir / "runs" / f"{variant}-{repetition}"
         policy_variant = "lb" if base == "lb_count" else base
         if variant.startswith(LOADED):
             with Burner(params.seconds + params.warmup_timeout_s + BURNER_SLACK_S):
@@ -201,15 +176,9 @@ class PriorityExperiment:
                        title=f"{scenario}, repetition 1")
 
     def teardown(self, ctx: BenchContext) -> None:
-        if self.spark is not None:
-            self.spark.stop()
-            self.spark = None
-        if self.cluster is not None:
-            self.cluster.down()
-            self.cluster = None
-        if self.state_dir is not None:
-            shutil.rmtree(self.state_dir, ignore_errors=True)
-            self.state_dir = None
+        app, self.app, self.spark = self.app, None, None
+        if app is not None:
+            app.stop()
 
 
 def _worst(values: list[float], higher_is_better: bool = False) -> float:

@@ -118,19 +118,73 @@ def test_soak_every_job_completes_once_with_correct_output(fair_spark: SparkSess
 def test_requeue_keeps_progress_and_kill_does_not(fair_spark: SparkSession, tmp_path: Path) -> None:
     for mode in ("requeue", "kill"):
         with PriorityController(fair_spark, mode, max_preemptions=1) as controller:
-            job = controller.submit(PreemptibleJob(f"long-{mode}", 2, lambda p: range(200), _features, tmp_path))
+            # 2 s per partition: a preemption finds the tasks running, however slowly the workers start
+            job = controller.submit(PreemptibleJob(f"long-{mode}", 2, lambda p: range(p * 200, p * 200 + 200),
+                                                   _slow, tmp_path))
+            if mode == "requeue":  # a stop only reaches tasks that poll: wait until both do
+                _until(lambda job=job: len(controller.signal.running(job.job_id)) == 2, "both partitions to poll")
+            else:
+                _until(lambda: _active_tasks(fair_spark) == 2, "both tasks to run")
             while job.state.preemptions == 0 and not job.state.finished.is_set():
                 run = controller.run_high("urgent", lambda s: s.sparkContext.parallelize(range(2), 2).count())
                 run.done.wait(60)
             assert controller.wait([job], timeout=120)
         assert job.state.error is None
         assert job.state.preemptions == 1
-        assert len(job.state.result) == 400
-        assert job.state.waves >= 2
+        assert sorted(job.state.result) == list(range(400))
+        # requeue restarts a stopped partition in a refill job or the next wave; kill always waits for a wave
+        assert job.state.waves + job.state.refills >= 2, (mode, controller.stats.stops)
         if mode == "requeue":
             assert job.signal is not None
         else:
             assert job.signal is None and not job.keep_progress
+
+
+def _slow_source(p: int) -> range:
+    return range(p * 1000, p * 1000 + (600 if p == 0 else 100))
+
+
+def _slow(x: int) -> list[int]:
+    time.sleep(0.01)
+    return [x]
+
+
+def _active_tasks(spark: SparkSession) -> int:
+    tracker = spark.sparkContext.statusTracker()
+    stages = [tracker.getStageInfo(s) for s in tracker.getActiveStageIds()]
+    return sum(s.numActiveTasks for s in stages if s is not None)
+
+
+def _until(ok: Callable[[], bool], what: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not ok():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def test_a_stopped_partition_restarts_before_its_wave_ends(fair_spark: SparkSession, tmp_path: Path) -> None:
+    """Partition 1 is stopped and released while partition 0 (6 s) runs on: it restarts from its saved
+    progress in a refill job and commits before partition 0 does, in the same wave, with nothing lost."""
+    controller = PriorityController(fair_spark, "requeue")  # its signal and binding; its loop is not started
+    controller.signal.start()
+    try:
+        job = controller.submit(PreemptibleJob("refill", 2, _slow_source, _slow, tmp_path))
+        running = lambda: {t.partition for t in controller.signal.running("refill")}  # noqa: E731
+        _until(lambda: running() == {0, 1}, "both partitions to poll")
+        job.state.gate.clear()  # what a preemption does: the job may not start new work ...
+        controller.signal.stop("refill", "p1")  # ... and partition 1 is told to stop
+        _until(lambda: 1 not in running(), "partition 1 to stop")
+        assert not job.store.committed(1) and job.store.progress(1)[0] > 0
+        controller.signal.clear("refill")
+        job.state.gate.set()  # released: partition 1 restarts now, while partition 0 still runs
+        _until(lambda: job.store.committed(1), "partition 1 to commit")
+        assert not job.store.committed(0), "partition 1 waited for its wave to end"
+        assert controller.wait([job], timeout=120)
+    finally:
+        controller.stop()
+    assert job.state.error is None
+    assert job.state.refills == 1 and job.state.waves == 1
+    assert sorted(job.state.result) == [*range(0, 600), *range(1000, 1100)]
 
 
 def test_controller_survives_failing_jobs_and_stops_cleanly(fair_spark: SparkSession, tmp_path: Path) -> None:

@@ -157,7 +157,8 @@ class PriorityController:
     def submit(self, job: LowJob) -> LowJob:
         """Run a LOW job in its own InheritableThread (job tags are thread-local) under this controller."""
         cooperative = job.cooperative and self.policy.mode == "requeue"
-        job.bind(self.signal.handle(job.job_id) if cooperative else None, keep_progress=self.policy.mode != "kill")
+        job.bind(self.signal.handle(job.job_id) if cooperative else None, keep_progress=self.policy.mode != "kill",
+                 take_stopped=lambda: self.signal.take_stopped(job.job_id))
         job.state.submitted_wall = time.time()
         with self._lock:
             self.jobs[job.job_id] = job

@@ -15,6 +15,7 @@ skip stages whose shuffle output it still holds.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import pickle
@@ -32,6 +33,7 @@ from spark_sched.priority.preemption import SignalHandle
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+REFILL_POLL_S = 0.02  # how often a running wave looks for stopped partitions to restart
 Source = Callable[[int], Iterable[Any]]
 Process = Callable[[Any], Iterable[Any]]
 
@@ -109,6 +111,7 @@ class JobState:
     finished_wall: float = 0.0
     running: bool = False
     waves: int = 0
+    refills: int = 0  # extra Spark jobs that restarted stopped partitions while the rest of a wave ran on
     duplicates: int = 0
     result: Any = None
     error: BaseException | None = None
@@ -131,11 +134,16 @@ class LowJob:
         self.state = JobState()
         self.signal: SignalHandle | None = None
         self.keep_progress = True
+        self.take_stopped: Callable[[], list[int]] | None = None
 
-    def bind(self, signal: SignalHandle | None, keep_progress: bool) -> None:
-        """Called by the controller: the signal to poll (None: no cooperative stop) and the policy's requeue mode."""
+    def bind(
+        self, signal: SignalHandle | None, keep_progress: bool, take_stopped: Callable[[], list[int]] | None = None
+    ) -> None:
+        """Called by the controller: the signal to poll (None: no cooperative stop), the policy's requeue mode,
+        and where to learn which partitions stopped (so they can restart before the rest of their wave ends)."""
         self.signal = signal
         self.keep_progress = keep_progress
+        self.take_stopped = take_stopped
 
     def run(self, spark: SparkSession) -> Any:
         """Attempt until done: wait while preempted, run, treat a cancel as a preemption, give up after failures."""
@@ -195,15 +203,70 @@ class PreemptibleJob(LowJob):
         if not self.keep_progress:
             self.store.forget_progress()
         todo = self.store.pending(self.partitions)
-        if todo:
-            task = _partition_task(self.store.dir, self.source, self.process, self.signal, self.keep_progress)
-            rdd = spark.sparkContext.parallelize(todo, len(todo))
-            statuses = rdd.mapPartitions(task).collect()
-            self.state.duplicates += sum(1 for s in statuses if s[1] == "duplicate")
+        if todo and self.signal is not None and self.take_stopped is not None:
+            self.take_stopped()  # stops of earlier waves: those partitions are in `todo` already
+            self._wave_with_refills(spark, todo)
+        elif todo:
+            self._wave(spark, todo)
         if self.store.pending(self.partitions):
             return False
         self.state.result = self.store.rows(self.partitions)
         return True
+
+
+    def _wave(self, spark: SparkSession, partitions: list[int]) -> None:
+        """One Spark job over `partitions`, one task each; returns when every task ended (done or stopped)."""
+        task = _partition_task(self.store.dir, self.source, self.process, self.signal, self.keep_progress)
+        rdd = spark.sparkContext.parallelize(partitions, len(partitions))
+        statuses = rdd.mapPartitions(task).collect()
+        self.state.duplicates += sum(1 for s in statuses if s[1] == "duplicate")
+
+    def _wave_with_refills(self, spark: SparkSession, todo: list[int]) -> None:
+        """A wave, plus a refill job for each batch of partitions stopped while the rest of the wave runs on.
+
+        A wave's Spark job ends only when its last task does, so a partition stopped for HIGH
+        work would otherwise wait for its slowest sibling while its slot sits idle. Once the
+        job may run again (its gate is open), the stopped partitions restart at once, from
+        their saved progress, in a job of their own with the same tags (threads inherit
+        them), so the controller stops them like any other of the job's tasks.
+        """
+        waves = [_WaveThread(functools.partial(self._wave, spark, todo))]
+        while alive := [w for w in waves if w.is_alive()]:
+            alive[0].join(REFILL_POLL_S)
+            if self.state.gate.is_set() and self.take_stopped is not None:
+                stopped = self.take_stopped()
+                if stopped:
+                    self.state.refills += 1
+                    waves.append(_WaveThread(functools.partial(self._wave, spark, stopped)))
+        for wave in waves:
+            wave.join()
+        errors = [w.error for w in waves if w.error is not None]
+        if errors:
+            raise errors[0]
+
+
+class _WaveThread:
+    """A wave's Spark job in an InheritableThread (it carries the job's pool and tags); keeps its error."""
+
+    def __init__(self, body: Callable[[], None]) -> None:
+        from pyspark import InheritableThread
+
+        self.error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                body()
+            except BaseException as exc:  # noqa: BLE001 - handed to the job's loop, which decides
+                self.error = exc
+
+        self._thread = InheritableThread(target=run, daemon=True)
+        self._thread.start()
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
 
 
 def _partition_task(
@@ -227,13 +290,15 @@ def _partition_task(
                     break
                 rows.extend(process(record))
                 position += 1
-            if signal is not None:
-                signal.done(p)
+            # saved before the driver hears `done`: a refill may start this partition again at once
             if stopped:
                 store.save_progress(p, position, rows)
-                yield p, "stopped", position
+                status = "stopped"
             else:
-                yield p, ("committed" if store.commit(p, rows) else "duplicate"), position
+                status = "committed" if store.commit(p, rows) else "duplicate"
+            if signal is not None:
+                signal.done(p)
+            yield p, status, position
 
     return run
 

@@ -52,6 +52,7 @@ class _Board:
     stops: set[tuple[str, str]] = field(default_factory=set)
     exempt: set[tuple[str, int]] = field(default_factory=set)  # (job, partition) the guard keeps running
     running: dict[tuple[str, int], RunningTask] = field(default_factory=dict)
+    stopped: dict[str, set[int]] = field(default_factory=dict)  # job -> partitions that ended on a stop, saved
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def told(self, job_id: str, partition: int, host: str) -> bool:
@@ -69,7 +70,9 @@ class _Board:
 
     def done(self, job_id: str, partition: int) -> None:
         with self.lock:
-            self.running.pop((job_id, partition), None)
+            task = self.running.pop((job_id, partition), None)
+            if task is not None and task.stopping:
+                self.stopped.setdefault(job_id, set()).add(partition)
 
 
 class _Handler(socketserver.StreamRequestHandler):
@@ -140,6 +143,11 @@ class SignalServer(socketserver.ThreadingTCPServer):
         with self.board.lock:
             return [t for t in self.board.running.values()
                     if t.last_seen >= horizon and self.board.told(t.job_id, t.partition, t.host)]
+
+    def take_stopped(self, job_id: str) -> list[int]:
+        """Partitions of `job_id` that ended on a stop (progress saved) since the last call; forgets them."""
+        with self.board.lock:
+            return sorted(self.board.stopped.pop(job_id, set()))
 
     def exempt(self, job_id: str, partition: int) -> bool:
         """True when the partition is exempt from its job's stop (the guard keeps it running)."""

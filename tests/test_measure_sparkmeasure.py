@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import fair_session, wait_until
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from spark_sched import configure, load_settings
+from spark_sched import load_settings
 from spark_sched.config import Settings
 from spark_sched.errors import SettingsError
 from spark_sched.measure import Measurement, measure
@@ -31,8 +32,7 @@ from spark_sched.measure import jar as jar_module
 from spark_sched.measure.jar import SOURCE_ENV, jar_name, resolve
 from spark_sched.measure.schema import AGGREGATE_NAMES, NS_METRICS
 from spark_sched.measure.sparkmeasure import JAR_ENV, PACKAGE, SOURCE_CONF
-from spark_sched.priority.classes import fair_conf, write_pool_file
-from spark_sched.priority.unified import UNIFIED_CLASSES, UnifiedParams, run_unified
+from spark_sched.priority.unified import UnifiedParams, run_unified
 from spark_sched.session import spark_conf
 
 MISSING_MARK = "sparkMeasure's jar is not loaded"
@@ -213,7 +213,8 @@ def test_agreement_with_a_cancelled_stage(sm_spark: SparkSession) -> None:
         return i
 
     def cancel_when_running() -> None:  # from another thread, once two tasks ended and a slow one runs
-        _wait_for(lambda: _running_tasks(sm_spark) >= 1 and _done_tasks(sm_spark) >= 2, 180)
+        wait_until(lambda: _running_tasks(sm_spark) >= 1 and _done_tasks(sm_spark) >= 2, "a task done, one running",
+                   180)
         sc.cancelJobGroup("agree-cancel")
 
     failure: list[BaseException] = []
@@ -258,25 +259,10 @@ def _done_tasks(spark: SparkSession) -> int:
                if (info := tracker.getStageInfo(sid)) is not None)
 
 
-def _wait_for(condition: Callable[[], bool], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
-
-
 @pytest.fixture
 def fair_sm_spark(state_dir: Path, tmp_path: Path) -> Iterator[SparkSession]:
     """A FAIR local[2] session with the unified application's pools, measured by sparkMeasure."""
-    active = SparkSession.getActiveSession()
-    if active is not None:
-        active.stop()
-    conf = dict(load_settings().spark_conf)
-    conf.update(fair_conf(write_pool_file(tmp_path / "pools", UNIFIED_CLASSES)))
-    conf["spark.sql.shuffle.partitions"] = "2"
-    session = configure(SparkSession.builder, load_settings(), master="local[2]", state_dir=state_dir,
-                        app_name="measure-agree-unified", measure="sparkmeasure", spark_conf=conf).getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")
+    session = fair_session(state_dir, tmp_path / "pools", "measure-agree-unified", measure="sparkmeasure")
     yield session
     session.stop()
 

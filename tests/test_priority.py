@@ -9,13 +9,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from helpers import fair_session, wait_until
 from pyspark import cloudpickle
 from pyspark.sql import SparkSession
 
-from spark_sched import configure, load_settings
 from spark_sched.priority import ActionJob, LowJob, PreemptibleJob, PriorityController
-from spark_sched.priority.classes import fair_conf, write_pool_file
-from spark_sched.priority.unified import UNIFIED_CLASSES, UnifiedParams, run_unified
+from spark_sched.priority.unified import UnifiedParams, run_unified
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # tests/ is not importable on the workers
 
@@ -59,16 +58,7 @@ def _result(job: LowJob) -> str:
 @pytest.fixture(scope="module")
 def fair_spark(state_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
     """One FAIR local[2] session with the unified application's pools, shared by this module's tests."""
-    active = SparkSession.getActiveSession()
-    if active is not None:
-        active.stop()
-    conf = dict(load_settings().spark_conf)
-    conf.update(fair_conf(write_pool_file(tmp_path_factory.mktemp("pools"), UNIFIED_CLASSES)))
-    conf["spark.sql.shuffle.partitions"] = "2"
-    builder = configure(SparkSession.builder, load_settings(), master="local[2]", state_dir=state_dir,
-                        app_name="spark-sched-tests-priority", spark_conf=conf)
-    session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")
+    session = fair_session(state_dir, tmp_path_factory.mktemp("pools"), "spark-sched-tests-priority")
     yield session
     session.stop()
 
@@ -122,9 +112,9 @@ def test_requeue_keeps_progress_and_kill_does_not(fair_spark: SparkSession, tmp_
             job = controller.submit(PreemptibleJob(f"long-{mode}", 2, lambda p: range(p * 200, p * 200 + 200),
                                                    _slow, tmp_path))
             if mode == "requeue":  # a stop only reaches tasks that poll: wait until both do
-                _until(lambda job=job: len(controller.signal.running(job.job_id)) == 2, "both partitions to poll")
+                wait_until(lambda job=job: len(controller.signal.running(job.job_id)) == 2, "both partitions to poll")
             else:
-                _until(lambda: _active_tasks(fair_spark) == 2, "both tasks to run")
+                wait_until(fair_spark.sparkContext.statusTracker().getActiveJobsIds, "the job to start")
             while job.state.preemptions == 0 and not job.state.finished.is_set():
                 run = controller.run_high("urgent", lambda s: s.sparkContext.parallelize(range(2), 2).count())
                 run.done.wait(60)
@@ -149,19 +139,6 @@ def _slow(x: int) -> list[int]:
     return [x]
 
 
-def _active_tasks(spark: SparkSession) -> int:
-    tracker = spark.sparkContext.statusTracker()
-    stages = [tracker.getStageInfo(s) for s in tracker.getActiveStageIds()]
-    return sum(s.numActiveTasks for s in stages if s is not None)
-
-
-def _until(ok: Callable[[], bool], what: str, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not ok():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
-
-
 def test_a_stopped_partition_restarts_before_its_wave_ends(fair_spark: SparkSession, tmp_path: Path) -> None:
     """Partition 1 is stopped and released while partition 0 (6 s) runs on: it restarts from its saved
     progress in a refill job and commits before partition 0 does, in the same wave, with nothing lost."""
@@ -170,14 +147,14 @@ def test_a_stopped_partition_restarts_before_its_wave_ends(fair_spark: SparkSess
     try:
         job = controller.submit(PreemptibleJob("refill", 2, _slow_source, _slow, tmp_path))
         running = lambda: {t.partition for t in controller.signal.running("refill")}  # noqa: E731
-        _until(lambda: running() == {0, 1}, "both partitions to poll")
+        wait_until(lambda: running() == {0, 1}, "both partitions to poll")
         job.state.gate.clear()  # what a preemption does: the job may not start new work ...
         controller.signal.stop("refill", "p1")  # ... and partition 1 is told to stop
-        _until(lambda: 1 not in running(), "partition 1 to stop")
+        wait_until(lambda: 1 not in running(), "partition 1 to stop")
         assert not job.store.committed(1) and job.store.progress(1)[0] > 0
         controller.signal.clear("refill")
         job.state.gate.set()  # released: partition 1 restarts now, while partition 0 still runs
-        _until(lambda: job.store.committed(1), "partition 1 to commit")
+        wait_until(lambda: job.store.committed(1), "partition 1 to commit")
         assert not job.store.committed(0), "partition 1 waited for its wave to end"
         assert controller.wait([job], timeout=120)
     finally:

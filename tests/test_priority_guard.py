@@ -9,17 +9,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from helpers import fair_session
 from pyspark import cloudpickle
 from pyspark.sql import SparkSession
 
-from spark_sched import configure, load_settings
+from spark_sched import load_settings
 from spark_sched.errors import SettingsError
 from spark_sched.measure import measure
 from spark_sched.priority import PreemptibleJob, PriorityController
-from spark_sched.priority.classes import fair_conf, write_pool_file
 from spark_sched.priority.guard import Candidate, CountGuard, Held, ShareGuard, guard
 from spark_sched.priority.timeline import cancel_to_free_ms, idle_slot_s_while_pending, priority_of
-from spark_sched.priority.unified import UNIFIED_CLASSES
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # tests/ is not importable on the workers
 
@@ -117,15 +116,7 @@ def _slow(x: int) -> list[tuple[int, str]]:
 
 @pytest.fixture(scope="module")
 def fair_spark(state_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
-    active = SparkSession.getActiveSession()
-    if active is not None:
-        active.stop()
-    conf = dict(load_settings().spark_conf)
-    conf.update(fair_conf(write_pool_file(tmp_path_factory.mktemp("pools"), UNIFIED_CLASSES)))
-    builder = configure(SparkSession.builder, load_settings(), master="local[2]", state_dir=state_dir,
-                        app_name="spark-sched-tests-priority-guard", spark_conf=conf)
-    session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")
+    session = fair_session(state_dir, tmp_path_factory.mktemp("pools"), "spark-sched-tests-priority-guard")
     yield session
     session.stop()
 

@@ -6,17 +6,18 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import fair_session, wait_until
 from pyspark import cloudpickle
 from pyspark.sql import SparkSession
 
-from spark_sched import configure, load_settings
-from spark_sched.priority.classes import DEFAULT_CLASSES, fair_conf, write_pool_file
-from spark_sched.priority.snapshot import PoolLoad, SchedulerReader, parse
+from spark_sched import load_settings
+from spark_sched.priority.classes import DEFAULT_CLASSES
+from spark_sched.priority.snapshot import PoolLoad, SchedulerReader, SchedulerSnapshot, parse
 
 TASKS = 5
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # tests/ is not importable on the workers
@@ -31,21 +32,14 @@ def _wait_for_file(path: str, x: int) -> int:
 
 @pytest.fixture
 def fair_spark(state_dir: Path, tmp_path: Path) -> Iterator[SparkSession]:
-    active = SparkSession.getActiveSession()
-    if active is not None:
-        active.stop()
-    conf = dict(load_settings().spark_conf)
-    conf.update(fair_conf(write_pool_file(tmp_path / "pools", DEFAULT_CLASSES)))
-    session = configure(SparkSession.builder, load_settings(), master="local[2]", state_dir=state_dir,
-                        app_name="spark-sched-tests-snapshot", spark_conf=conf).getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")
+    session = fair_session(state_dir, tmp_path / "pools", "spark-sched-tests-snapshot", DEFAULT_CLASSES)
     yield session
     session.stop()
 
 
 def _walk(sc: object) -> dict[str, PoolLoad]:
     """The same figures read field by field over Py4J (how the controller read them before)."""
-    jsc = sc._jsc.sc()  # type: ignore[attr-defined]
+    jsc = sc._jsc.sc()
     pools, out = jsc.getAllPools(), {}
     for i in range(pools.size()):
         pool, waiting = pools.apply(i), 0
@@ -70,14 +64,14 @@ def _blocked_job(spark: SparkSession, release: Path) -> threading.Thread:
     return thread
 
 
-def _until(reader: SchedulerReader, ok: object, timeout_s: float = 60.0) -> object:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+def _until(reader: SchedulerReader, ok: Callable[[SchedulerSnapshot], bool]) -> SchedulerSnapshot:
+    """The first snapshot for which `ok` holds (waited for, up to 60 s)."""
+
+    def satisfied() -> SchedulerSnapshot | None:
         snap = reader.read()
-        if ok(snap):  # type: ignore[operator]
-            return snap
-        time.sleep(0.05)
-    raise AssertionError(f"scheduler never reached the state: last {reader.read()}")
+        return snap if ok(snap) else None
+
+    return wait_until(satisfied, "the scheduler state")
 
 
 def test_reader_matches_a_py4j_walk_while_tasks_run_and_wait(fair_spark: SparkSession, tmp_path: Path) -> None:
@@ -86,17 +80,17 @@ def test_reader_matches_a_py4j_walk_while_tasks_run_and_wait(fair_spark: SparkSe
     job = _blocked_job(fair_spark, release)
     try:
         snap = _until(reader, lambda s: s.pools.get("low", PoolLoad(0, 0)).running == 2)
-        assert snap.pools["low"] == PoolLoad(2, TASKS - 2)  # type: ignore[attr-defined]
-        assert snap.pools["high"] == PoolLoad(0, 0)  # type: ignore[attr-defined]
-        assert snap.slots == 2 and snap.running() == 2 and snap.waiting({"low"}) == TASKS - 2  # type: ignore[attr-defined]
+        assert snap.pools["low"] == PoolLoad(2, TASKS - 2)
+        assert snap.pools["high"] == PoolLoad(0, 0)
+        assert snap.slots == 2 and snap.running() == 2 and snap.waiting({"low"}) == TASKS - 2
         assert reader.read().pools == _walk(fair_spark.sparkContext)
-        assert set(snap.memory_pressure) and all(0.0 <= p < 1.0 for p in snap.memory_pressure.values())  # type: ignore[attr-defined]
+        assert set(snap.memory_pressure) and all(0.0 <= p < 1.0 for p in snap.memory_pressure.values())
     finally:
         release.touch()
         job.join(120)
     assert not job.is_alive()
     done = _until(reader, lambda s: s.running() == 0 and s.waiting({"low", "high"}) == 0)
-    assert done.pools == _walk(fair_spark.sparkContext)  # type: ignore[attr-defined]
+    assert done.pools == _walk(fair_spark.sparkContext)
 
 
 def test_reader_in_fifo_mode_counts_the_root_task_sets(make_spark: Any, tmp_path: Path) -> None:
@@ -110,7 +104,7 @@ def test_reader_in_fifo_mode_counts_the_root_task_sets(make_spark: Any, tmp_path
     job = _blocked_job(spark, release)
     try:
         snap = _until(reader, lambda s: s.running() == 2)
-        assert snap.waiting(set(snap.pools)) == TASKS - 2  # type: ignore[attr-defined]
+        assert snap.waiting(set(snap.pools)) == TASKS - 2
     finally:
         release.touch()
         job.join(120)

@@ -25,7 +25,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +41,7 @@ from spark_sched.composer.plugins.sampling import kmn_function
 from spark_sched.composer.points import APPLICATION, POINTS
 from spark_sched.composer.profiles import Composition, Compositions, load_compositions
 from spark_sched.composer.state import ComposerState, load_state, save_state, state_path
+from spark_sched.sampling.runner import job_tags
 
 if TYPE_CHECKING:
     from pyspark import SparkContext
@@ -263,7 +264,7 @@ class JobScope:
                          comp.controller)
         stack = ExitStack()
         try:
-            stack.enter_context(_tags(comp.spark.sparkContext, (
+            stack.enter_context(job_tags(comp.spark.sparkContext, (
                 f"{CLASS_TAG}{decision.job_class}", f"{COMPOSITION_TAG}{decision.composition.name}", tag)))
             for point, plugin in decision.composition.plugins.items():
                 if POINTS[point].scope != APPLICATION:
@@ -298,15 +299,6 @@ class JobScope:
         return wrapper
 
 
-@contextlib.contextmanager
-def _tags(sc: SparkContext, tags: tuple[str, ...]) -> Iterator[None]:
-    for tag in tags:
-        sc.addJobTag(tag)
-    try:
-        yield
-    finally:
-        for tag in tags:
-            sc.removeJobTag(tag)
 
 
 def composer(spark: SparkSession, profiles: str | os.PathLike[str] | Compositions | None = None, *,

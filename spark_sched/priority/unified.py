@@ -75,6 +75,7 @@ class UnifiedResult:
     batch_jobs: int = 0
     completions: list[float] = field(default_factory=list)  # wall time (s) each LOW job finished, in the window
     batch_task_ms: float = 0.0
+    stream_task_ms: float = 0.0  # run time of the stream's (HIGH) tasks: the slot time the stream itself used
     wasted_task_ms: float = 0.0
     reactions_ms: list[float] = field(default_factory=list)
     preemptions: int = 0
@@ -108,6 +109,7 @@ class UnifiedResult:
             "batch_jobs_per_min": self.jobs_per_min(),
             "batch_jobs": float(self.batch_jobs),
             "batch_task_ms": self.batch_task_ms,
+            "stream_task_ms": self.stream_task_ms,
             "wasted_task_ms": self.wasted_task_ms,
             "reaction_p99_ms": percentile(self.reactions_ms, 99) if self.reactions_ms else 0.0,
             "preemptions": float(self.preemptions),
@@ -438,9 +440,11 @@ def run_unified(spark: SparkSession, variant: str, root: Path, params: UnifiedPa
 
 
 def _task_times(tasks: Any, result: UnifiedResult) -> None:
-    """Successful and wasted (killed or failed attempts) run time of LOW tasks, from measurement."""
+    """Successful and wasted (killed or failed attempts) run time of LOW tasks, and the stream's task time."""
     if tasks.empty:
         return
+    high = tasks[tasks["jobTags"].map(lambda tags: any(t.startswith("spark-sched-priority-high") for t in tags))]
+    result.stream_task_ms = float(high["executorRunTime"].fillna(0).sum())
     low = tasks[tasks["jobTags"].map(lambda tags: any(t.startswith("spark-sched-priority-low") for t in tags))]
     ok = low[low["status"] == "SUCCESS"]
     bad = low[low["status"].isin(["KILLED", "FAILED"])]

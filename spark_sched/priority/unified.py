@@ -369,6 +369,7 @@ class UnifiedParams:
     guard: str = "share"  # the starvation guard (spark_sched.priority.guard.GUARDS)
     guard_options: dict[str, float] = field(default_factory=dict)  # e.g. {"min_slots": 1, "max_wait_s": 5.0}
     max_preemptions: int = 3  # the `count` guard's bound (used only with guard="count")
+    hold_s: float = 0.1  # the controller's: release preempted LOW jobs once no HIGH task has waited this long
     warmup_timeout_s: float = 120.0
     warmup_batches: int = 3
 
@@ -388,7 +389,8 @@ def run_unified(spark: SparkSession, variant: str, root: Path, params: UnifiedPa
     sink = StreamSink(spark, root / "out", generator, high)
     chosen = guard(p.guard, **p.guard_options) if p.guard != "count" else p.guard
     controller = PriorityController(spark, POLICY_OF[variant], classes=(high, low), guard=chosen,
-                                    max_preemptions=p.max_preemptions if p.guard == "count" else None)
+                                    max_preemptions=p.max_preemptions if p.guard == "count" else None,
+                                    hold_s=p.hold_s)
     feeder = None
     result = UnifiedResult(variant, p.seconds, slots=int(spark.sparkContext.defaultParallelism))
     window: list[float] = []

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from spark_sched.errors import SparkSchedError
@@ -19,25 +21,32 @@ class OutputError(SparkSchedError):
     """A path the toolkit was asked to write to, and cannot."""
 
 
+@contextmanager
+def replaced(target: Path) -> Iterator[Path]:
+    """A temporary path beside `target` to write; on a clean exit it becomes `target`, else it is removed.
+
+    mkstemp makes the file 0600; it is made 0644 before the rename, because what the toolkit writes is
+    read by others too (Spark's file server serving a jar, an image's non-root user, the user's tools).
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
 def write_atomically(target: str | os.PathLike[str], text: str, what: str) -> Path:
     """Write `text` to `target` via a temporary file and rename; OutputError naming `what` if it cannot."""
     path = Path(target)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with replaced(path) as tmp:
+            tmp.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise _refused(what, path, exc) from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise _refused(what, path, exc) from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from spark_sched.errors import SettingsError, SparkSchedError
+from spark_sched.files import replaced
 
 if TYPE_CHECKING:
     from spark_sched.config import Settings
@@ -200,25 +201,13 @@ def _compile(files: list[Path], classes: Path, jars: Path) -> None:
 
 
 def _pack(classes: Path, jar: Path, fingerprint: str) -> None:
-    """Write the jar atomically (a temp file renamed into place): no half-written jar is ever left.
-
-    mkstemp makes the file 0600; the jar is made world-readable before the rename, because Spark's
-    file server and other users (the image's `spark` user when root built it) must read it.
-    """
+    """Write the jar atomically and world-readable (`files.replaced`): no half-written jar is ever left."""
     jar.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".build-", suffix=".jar", dir=jar.parent)
-    os.close(fd)
-    try:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
-            manifest = f"Manifest-Version: 1.0\nCreated-By: spark-sched build-jar\nSpark-Sched-Source: {fingerprint}\n"
-            out.writestr("META-INF/MANIFEST.MF", manifest)
-            for file in sorted(classes.rglob("*.class")):
-                out.write(file, file.relative_to(classes).as_posix())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, jar)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with replaced(jar) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
+        manifest = f"Manifest-Version: 1.0\nCreated-By: spark-sched build-jar\nSpark-Sched-Source: {fingerprint}\n"
+        out.writestr("META-INF/MANIFEST.MF", manifest)
+        for file in sorted(classes.rglob("*.class")):
+            out.write(file, file.relative_to(classes).as_posix())
 
 
 def _built_from(jar: Path) -> str:

@@ -9,6 +9,7 @@ gets a fresh default session.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,17 @@ from leakcheck import pytest_sessionfinish, pytest_sessionstart  # noqa: F401 - 
 from pyspark.sql import SparkSession
 
 from spark_sched import configure, load_settings
+from spark_sched.bench.lock import shared_session_lock
 from spark_sched.cluster import ClusterState, LocalCluster
 
 DEFAULT_APP = "spark-sched-tests"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _bench_lock_shared() -> Iterator[None]:
+    """The whole session holds the bench lock shared: no bench measures beside the suite (see bench/lock.py)."""
+    with shared_session_lock(lambda line: print(line, file=sys.stderr)):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from spark_sched.bench import registry
-from spark_sched.bench.base import BenchContext, Target
+from spark_sched.bench.base import BenchContext, TargetSpec
 from spark_sched.bench.harness import run_experiment
 from spark_sched.bench.output import write_all
 from spark_sched.cli.main import cli
@@ -44,9 +44,11 @@ class Sorting:
         inversions_fixed = sum(1 for a, b in zip(data, ordered, strict=True) if a != b)
         return {"elements": float(len(ordered)), "moved": float(inversions_fixed), "missing": math.nan}
 
-    def summarize(self, variants: dict[str, dict[str, float]], ctx: BenchContext):
-        ratio = variants["descending"]["elements"] / variants["ascending"]["elements"]
-        return {"descending_over_ascending": ratio}, {"same_size": Target(ratio, "== 1", ratio == 1)}
+    def targets(self, variants: dict[str, dict[str, float]], ctx: BenchContext) -> list[TargetSpec]:
+        return [TargetSpec("same_size", "<=", 1.0, "descending", "elements", baseline="ascending")]
+
+    def summarize(self, variants: dict[str, dict[str, float]], ctx: BenchContext) -> dict[str, float]:
+        return {"descending_over_ascending": variants["descending"]["elements"] / variants["ascending"]["elements"]}
 
     def teardown(self, ctx: BenchContext) -> None:
         self.torn_down = True
@@ -64,6 +66,7 @@ def test_repetitions_interleave_and_give_medians_and_spread(tmp_path: Path) -> N
     assert result.variants["ascending"]["moved"] == 0 and result.variants["descending"]["moved"] > 0
     assert "missing" not in result.variants["ascending"]  # NaN-only metrics have no median, not a bogus one
     assert result.ratios == {"descending_over_ascending": 1.0} and result.targets["same_size"].met
+    assert result.stopped == "every target decided" and len(result.machine["load_before"]) == 6
 
 
 def test_teardown_runs_when_a_repetition_fails(tmp_path: Path) -> None:
@@ -79,11 +82,13 @@ def test_outputs_are_valid_json_markdown_and_png(tmp_path: Path) -> None:
     assert [p.name for p in paths] == ["sorting.json", "sorting.md", "sorting.png"]
     data = json.loads(paths[0].read_text())
     assert set(data) >= DESIGN_KEYS and data["experiment"] == "sorting"
-    assert data["targets"]["same_size"] == {"value": 1.0, "target": "== 1", "met": True}
+    assert data["targets"]["same_size"] == {"value": 1.0, "ci95": [1.0, 1.0], "worst": 1.0, "n": 4,
+                                            "target": "<= 1", "verdict": "met", "met": True}
+    assert data["machine"]["run_order"][:2] == [["ascending", 0], ["descending", 0]]
     assert data["variants"]["descending"]["elements"] == 2500 and len(data["runs"]["ascending"]) == 4
     assert data["runs"]["ascending"][0]["missing"] is None  # NaN written as null: strict JSON
     markdown = paths[1].read_text()
-    assert "| variant | elements | moved |" in markdown and "| same_size | 1 | == 1 | yes |" in markdown
+    assert "| variant | elements | moved |" in markdown and "same_size" in markdown and "met" in markdown
     assert paths[2].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and paths[2].stat().st_size > 5000
 
 
@@ -104,7 +109,7 @@ def test_cli_lists_runs_and_refuses(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert runner.invoke(cli, ["bench"]).exit_code == 2
     monkeypatch.setattr(registry, "get", lambda name: Sorting())  # run the CLI's whole path on a Spark-free one
     monkeypatch.setenv("SPARK_SCHED_MEASURE", "spark")  # the CLI would set it for this process: keep it scoped
-    ran = runner.invoke(cli, ["bench", "sorting", "--out", str(tmp_path / "cli")])
+    ran = runner.invoke(cli, ["bench", "sorting", "--out", str(tmp_path / "cli"), "--quiet-timeout", "0"])
     assert ran.exit_code == 0, ran.output
-    assert "descending_over_ascending = 1" in ran.output and "target same_size: 1 (wanted == 1) met" in ran.output
+    assert "same_size" in ran.output and "met" in ran.output
     assert json.loads((tmp_path / "cli" / "sorting.json").read_text())["repetitions"] == 3

@@ -1,4 +1,4 @@
-"""Run one experiment's variants side by side: set up once, interleave repetitions, keep medians and spread.
+"""Run one experiment's variants side by side: set up once, interleave repetitions, judge the targets.
 
 Repetitions are interleaved (v1, v2, v3, then v2, v3, v1, then v3, v1, v2, ...)
 so that drift on a shared 2-core machine (another process, a warming JIT, a
@@ -6,6 +6,12 @@ filling page cache) hits every variant alike, and rotating who goes first
 keeps "always runs second, on a warmer JVM" from favouring one variant; a
 ratio of medians taken this way is what the experiment reports, never a lone
 absolute time.
+
+Repetitions are adaptive: after the minimum, the harness judges every target
+(`spark_sched.bench.stats`: paired per-repetition values, median, 95% bootstrap
+interval, verdict) after each repetition and stops when none is inconclusive,
+or at the maximum. The machine's state before and after every run is recorded
+(`spark_sched.bench.machine`) so a reader can tell a quiet run from a noisy one.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spark_sched.bench.base import BenchContext, Experiment, Target
+from spark_sched.bench.machine import MachineLog, static_state
+from spark_sched.bench.stats import all_decided, judge
 
 MIN_REPETITIONS = 3
 
@@ -44,6 +52,9 @@ class BenchResult:
     master: str | None
     started: float
     seconds: float
+    max_repetitions: int = 0
+    stopped: str = ""
+    machine: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     measured_by: dict[str, Any] = field(default_factory=dict)
 
@@ -60,7 +71,10 @@ class BenchResult:
             "spread": self.spread,
             "runs": self.runs,
             "repetitions": self.repetitions,
+            "max_repetitions": self.max_repetitions,
+            "stopped": self.stopped,
             "quick": self.quick,
+            "machine": self.machine,
             "master": self.master,
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
             "seconds": round(self.seconds, 3),
@@ -143,25 +157,53 @@ def prefer_sparkmeasure() -> str:
     return f"spark-sched bench: stage metrics by sparkMeasure ({choice.path}), tasks by Spark's records"
 
 
-def run_experiment(experiment: Experiment, ctx: BenchContext, on_run: ProgressHook | None = None) -> BenchResult:
-    """Set up, run every variant `ctx.repetitions` times interleaved, summarize; always tear down."""
+EVERY_TARGET_DECIDED = "every target decided"
+MAXIMUM_REACHED = "maximum repetitions"
+
+
+def judge_targets(experiment: Experiment, runs: dict[str, list[dict[str, float]]],
+                  ctx: BenchContext) -> dict[str, Target]:
+    """Every target the experiment names, judged on the runs so far."""
+    medians, _ = medians_and_spread(runs)
+    return {spec.name: judge(spec, spec.values(runs)) for spec in experiment.targets(medians, ctx)}
+
+
+def _repeat(experiment: Experiment, ctx: BenchContext, runs: dict[str, list[dict[str, float]]],
+            machine: MachineLog, on_run: ProgressHook | None) -> tuple[int, str]:
+    """Interleave repetitions until every target is decided (after the minimum) or the maximum is reached."""
+    minimum = max(MIN_REPETITIONS, int(ctx.repetitions))
+    maximum = max(minimum, int(ctx.max_repetitions))
+    ctx.repetitions, ctx.max_repetitions = minimum, maximum
+    for repetition in range(maximum):
+        for variant in rotated(experiment.variants, repetition):
+            machine.before_run(variant, repetition)
+            try:
+                metrics = experiment.run(variant, repetition, ctx)
+            finally:
+                machine.after_run()
+            runs[variant].append(dict(metrics))
+            if on_run is not None:
+                on_run(variant, repetition, metrics)
+        if repetition + 1 >= minimum and all_decided(judge_targets(experiment, runs, ctx)):
+            return repetition + 1, EVERY_TARGET_DECIDED
+    return maximum, MAXIMUM_REACHED
+
+
+def run_experiment(experiment: Experiment, ctx: BenchContext, on_run: ProgressHook | None = None,
+                   machine: MachineLog | None = None) -> BenchResult:
+    """Set up, run the variants interleaved (adaptively many times), judge and summarize; always tear down."""
     from spark_sched.measure import sources_seen
 
+    machine = machine or MachineLog(static=static_state())
     started = time.time()
     sources_seen(reset=True)
     runs: dict[str, list[dict[str, float]]] = {v: [] for v in experiment.variants}
     try:
         experiment.setup(ctx)
-        repetitions = max(MIN_REPETITIONS, int(ctx.repetitions))
-        ctx.repetitions = repetitions
-        for repetition in range(repetitions):
-            for variant in rotated(experiment.variants, repetition):
-                metrics = experiment.run(variant, repetition, ctx)
-                runs[variant].append(dict(metrics))
-                if on_run is not None:
-                    on_run(variant, repetition, metrics)
+        repetitions, stopped = _repeat(experiment, ctx, runs, machine, on_run)
         medians, spread = medians_and_spread(runs)
-        ratios, targets = experiment.summarize(medians, ctx)
+        targets = judge_targets(experiment, runs, ctx)
+        ratios = experiment.summarize(medians, ctx)
     finally:
         experiment.teardown(ctx)
     return BenchResult(
@@ -174,9 +216,12 @@ def run_experiment(experiment: Experiment, ctx: BenchContext, on_run: ProgressHo
         spread=spread,
         runs=runs,
         ratios=dict(ratios),
-        targets=dict(targets),
-        repetitions=ctx.repetitions,
+        targets=targets,
+        repetitions=repetitions,
+        max_repetitions=ctx.max_repetitions,
+        stopped=stopped,
         quick=ctx.quick,
+        machine=machine.to_json(),
         master=ctx.master,
         started=started,
         seconds=time.time() - started,

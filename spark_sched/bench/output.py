@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from spark_sched.bench.harness import BenchResult
+from spark_sched.bench.report import MAX_PLOTTED_METRICS, plot_result, render_markdown
 
-MAX_PLOTTED_METRICS = 8
+__all__ = ["MAX_PLOTTED_METRICS", "markdown", "write_all", "write_json", "write_markdown", "write_plot"]
 
 
 def _clean(value: Any) -> Any:
@@ -37,47 +38,9 @@ def write_json(result: BenchResult, out_dir: Path) -> Path:
     return path
 
 
-def _fmt(value: float | None) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.3g}"
-
-
 def markdown(result: BenchResult) -> str:
-    """The result as a Markdown page: medians (min-max), ratios, targets, parameters."""
-    lines = [f"# bench: {result.experiment}", "", result.description, ""]
-    lines.append(
-        f"Spark {result.spark}, master `{result.cluster.get('master') or result.master or 'default'}`, "
-        f"{result.repetitions} interleaved "
-        f"repetitions per variant{' (quick)' if result.quick else ''}, {result.seconds:.0f} s in all."
-    )
-    metrics: list[str] = []
-    for per_variant in result.variants.values():
-        metrics.extend(m for m in per_variant if m not in metrics)
-    lines += ["", "## Medians (min-max)", "", "| variant | " + " | ".join(metrics) + " |"]
-    lines.append("|---" * (len(metrics) + 1) + "|")
-    for variant, values in result.variants.items():
-        cells = []
-        for metric in metrics:
-            spread = result.spread.get(variant, {}).get(metric)
-            cell = _fmt(values.get(metric))
-            if spread:
-                cell += f" ({_fmt(spread['min'])}-{_fmt(spread['max'])})"
-            cells.append(cell)
-        lines.append(f"| {variant} | " + " | ".join(cells) + " |")
-    if result.ratios:
-        lines += ["", "## Ratios", "", "| ratio | value |", "|---|---|"]
-        lines += [f"| {name} | {_fmt(value)} |" for name, value in result.ratios.items()]
-    if result.targets:
-        lines += ["", "## Targets", "", "| target | value | wanted | met |", "|---|---|---|---|"]
-        for name, t in result.targets.items():
-            lines.append(f"| {name} | {_fmt(t.value)} | {t.target} | {'yes' if t.met else 'NO'} |")
-    if result.params or result.cluster:
-        lines += ["", "## Parameters", ""]
-        lines += [f"- {k}: `{v}`" for k, v in {**result.params, **result.cluster}.items()]
-    return "\n".join(lines) + "\n"
+    """The result as a Markdown page, rendered from its JSON by the report: one renderer for runs and reports."""
+    return render_markdown([_clean(result.to_json())])
 
 
 def write_markdown(result: BenchResult, out_dir: Path) -> Path:
@@ -87,32 +50,11 @@ def write_markdown(result: BenchResult, out_dir: Path) -> Path:
 
 
 def write_plot(result: BenchResult, out_dir: Path) -> Path:
-    """One bar chart per metric: the median of each variant, whiskers from min to max."""
-    import matplotlib
+    """One bar chart per metric: the median of each variant, whiskers from min to max.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    variants = list(result.variants)
-    metrics: list[str] = []
-    for per_variant in result.variants.values():
-        metrics.extend(m for m in per_variant if m not in metrics)
-    metrics = metrics[:MAX_PLOTTED_METRICS] or ["(no metrics)"]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(max(4.0, 3.2 * len(metrics)), 3.6), squeeze=False)
-    for ax, metric in zip(axes[0], metrics, strict=False):
-        medians = [result.variants[v].get(metric, math.nan) for v in variants]
-        spreads = [result.spread.get(v, {}).get(metric, {}) for v in variants]
-        lows = [m - s.get("min", m) for s, m in zip(spreads, medians, strict=True)]
-        highs = [s.get("max", m) - m for s, m in zip(spreads, medians, strict=True)]
-        ax.bar(variants, medians, yerr=[lows, highs], capsize=4, color="#4c72b0")
-        ax.set_title(metric, fontsize=10)
-        ax.tick_params(axis="x", rotation=30, labelsize=8)
-    fig.suptitle(f"{result.experiment}: median of {result.repetitions} runs (whiskers: min-max)", fontsize=10)
-    fig.tight_layout()
-    path = out_dir / f"{result.experiment}.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    Drawn from the JSON dict by the report's plotter, so a run's plot and a report's plot are one code path.
+    """
+    return plot_result(_clean(result.to_json()), out_dir / f"{result.experiment}.png")
 
 
 def write_all(result: BenchResult, out_dir: Path) -> list[Path]:

@@ -1,21 +1,41 @@
-"""`spark-sched bench NAME [--out DIR] [--quick] [--master URL]` and `spark-sched bench --list`."""
+"""`spark-sched bench`: one experiment (`bench NAME`), all of them (`bench all`), or their report (`bench report`).
+
+Every run holds the bench lock (no test session, no other bench beside it),
+waits for a quiet machine, records the machine's state, and ends with each
+target's median, 95% interval, worst repetition and verdict.
+"""
 
 from __future__ import annotations
 
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from spark_sched.bench import registry
-from spark_sched.bench.base import BenchContext
+from spark_sched.bench.base import BenchContext, Experiment
 from spark_sched.bench.harness import BenchResult, prefer_sparkmeasure, run_experiment
+from spark_sched.bench.lock import bench_lock
+from spark_sched.bench.machine import MachineLog, spark_jvms, static_state, wait_until_quiet
 from spark_sched.bench.output import write_all
 from spark_sched.config import check_master
 from spark_sched.errors import SparkSchedError
 from spark_sched.files import writable_dir
 
 DEFAULT_OUT = Path("bench-out")
+QUICK_MAX, FULL_MAX = 5, 7
+EXIT_INTERRUPTED = 130
+
+
+def _say(line: str) -> None:
+    click.echo(line, err=True)
 
 
 def _list() -> None:
@@ -24,56 +44,202 @@ def _list() -> None:
         click.echo("no experiments found")
     for name, entry in sorted(entries.items()):
         if entry.experiment is None:
-            click.echo(f"{name:12s} (cannot load: {entry.error})")
+            click.echo(f"{name:16s} (cannot load: {entry.error})")
         else:
             variants = ", ".join(entry.experiment.variants)
-            click.echo(f"{name:12s} {entry.experiment.description} [variants: {variants}]")
+            click.echo(f"{name:16s} {entry.experiment.description} [variants: {variants}]")
 
 
-def _run(name: str, ctx: BenchContext) -> BenchResult:
+@contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C, so every experiment's teardown stops what it started."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=Console(stderr=True))
+
+
+def _on_run(progress: Progress, task: TaskID, experiment: Experiment,
+            ctx: BenchContext) -> Callable[[str, int, dict[str, float]], None]:
+    def on_run(variant: str, repetition: int, metrics: dict[str, float]) -> None:
+        total = len(experiment.variants) * ctx.repetitions
+        done = progress.tasks[task].completed + 1
+        if done >= total:  # past the minimum: the harness goes on while a target is inconclusive
+            total = len(experiment.variants) * ctx.max_repetitions
+        label = f"{experiment.name}: {variant} #{repetition + 1}"
+        progress.update(task, total=total, completed=done, description=label)
+
+    return on_run
+
+
+def _machine(quiet_timeout: float) -> MachineLog:
+    """Before the first run: the static state, other Spark JVMs, and a wait for a quiet machine."""
+    machine = MachineLog(static=static_state(), spark_jvms_at_start=spark_jvms())
+    machine.quiet, machine.quiet_wait_s = wait_until_quiet(quiet_timeout, _say)
+    return machine
+
+
+def _run_one(name: str, options: dict[str, Any], progress: Progress) -> BenchResult:
     experiment = registry.get(name)
-    with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
-    ) as progress:
-        task = progress.add_task(f"{name}: setting up", total=None)
-
-        def on_run(variant: str, repetition: int, metrics: dict[str, float]) -> None:
-            total = len(experiment.variants) * ctx.repetitions
-            progress.update(task, total=total, advance=1, description=f"{name}: {variant} #{repetition + 1}")
-
-        return run_experiment(experiment, ctx, on_run=on_run)
-
-
-def _summary(result: BenchResult, paths: list[Path]) -> None:
-    for name, value in result.ratios.items():
-        click.echo(f"{name} = {value:.4g}")
-    for name, target in result.targets.items():
-        verdict = "met" if target.met else "NOT met"
-        click.echo(f"target {name}: {target.value:.4g} (wanted {target.target}) {verdict}")
-    click.echo("wrote " + ", ".join(str(p) for p in paths))
+    ctx = BenchContext(out_dir=options["out_dir"], quick=options["quick"], master=options["master"],
+                       repetitions=options["repetitions"], max_repetitions=options["max_repetitions"])
+    machine = _machine(options["quiet_timeout"])
+    machine.lock = options["lock"]
+    task = progress.add_task(f"{name}: setting up", total=None)
+    try:
+        result = run_experiment(experiment, ctx, on_run=_on_run(progress, task, experiment, ctx),
+                                machine=machine)
+    finally:
+        progress.update(task, description=f"{name}: done", total=progress.tasks[task].completed or 1)
+    write_all(result, options["out_dir"])
+    return result
 
 
-@click.command()
-@click.argument("name", required=False)
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=DEFAULT_OUT, show_default=True)
-@click.option("--quick", is_flag=True, help="Smaller runs: under 3 minutes per experiment on a 2-core machine.")
-@click.option("--master", default=None, help="Spark master URL (default: the experiment's own choice).")
-@click.option("--repetitions", type=click.IntRange(min=3), default=3, show_default=True, help="Runs per variant.")
-@click.option("--list", "list_only", is_flag=True, help="List the experiments and exit.")
-def bench(
-    name: str | None, out_dir: Path, quick: bool, master: str | None, repetitions: int, list_only: bool
-) -> None:
-    """Run experiment NAME's variants side by side; write NAME.json, NAME.md and NAME.png to --out."""
-    if list_only:
-        _list()
-        return
-    if not name:
-        raise SparkSchedError("spark-sched bench: give an experiment NAME (see `spark-sched bench --list`)")
+def _fmt(value: float | None) -> str:
+    if value is None or value != value:
+        return "n/a"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def summary_table(results: list[BenchResult]) -> Table:
+    """One row per target: experiment, target, median, 95% interval, worst repetition, wanted, verdict."""
+    table = Table(title="spark-sched bench: targets")
+    for column in ("experiment", "target", "median", "95% interval", "worst", "wanted", "verdict"):
+        table.add_column(column)
+    colour = {"met": "green", "missed": "red", "inconclusive": "yellow"}
+    for result in results:
+        noisy = " (noisy)" if result.machine.get("noisy") else ""
+        for name, t in result.targets.items():
+            low, high = t.ci95
+            table.add_row(result.experiment + noisy, name, _fmt(t.value), f"[{_fmt(low)}, {_fmt(high)}]",
+                          _fmt(t.worst), t.target, f"[{colour[t.verdict]}]{t.verdict}[/]")
+    return table
+
+
+def _run_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--out", "out_dir", type=click.Path(path_type=Path), default=DEFAULT_OUT, show_default=True,
+                     help="Where NAME.json, NAME.md and the plots go."),
+        click.option("--quick", is_flag=True, help="Smaller runs, at most 5 repetitions (the default is 7)."),
+        click.option("--master", default=None, help="Spark master URL (default: the experiment's own choice)."),
+        click.option("--repetitions", type=click.IntRange(min=3), default=3, show_default=True,
+                     help="Minimum interleaved repetitions per variant."),
+        click.option("--max-repetitions", type=click.IntRange(min=3), default=None,
+                     help="Most repetitions while a target is inconclusive [default: 5 quick, 7 full]."),
+        click.option("--quiet-timeout", type=click.FloatRange(min=0), default=300.0, show_default=True,
+                     help="Seconds to wait for a quiet machine before the first run; past it the run is marked noisy."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _prepare(out_dir: Path, quick: bool, master: str | None, repetitions: int, max_repetitions: int | None,
+             quiet_timeout: float) -> dict[str, Any]:
     if master is not None:
         check_master(master, "spark-sched bench", "--master")
-    registry.get(name)  # an unknown or broken experiment is refused before anything is made
     writable_dir(out_dir, "spark-sched bench: --out")
-    click.echo(prefer_sparkmeasure(), err=True)
-    ctx = BenchContext(out_dir=out_dir, quick=quick, master=master, repetitions=repetitions)
-    result = _run(name, ctx)
-    _summary(result, write_all(result, out_dir))
+    maximum = max_repetitions or (QUICK_MAX if quick else FULL_MAX)
+    return {"out_dir": out_dir, "quick": quick, "master": master, "repetitions": repetitions,
+            "max_repetitions": max(maximum, repetitions), "quiet_timeout": quiet_timeout}
+
+
+def _interrupted(results: list[BenchResult]) -> None:
+    if results:
+        Console().print(summary_table(results))
+    _say("spark-sched bench: interrupted; every process the bench started was stopped")
+    sys.exit(EXIT_INTERRUPTED)
+
+
+def _run_names(names: list[str], options: dict[str, Any]) -> list[BenchResult]:
+    """Run experiments in turn under one lock; print one summary table at the end."""
+    results: list[BenchResult] = []
+    _say(prefer_sparkmeasure())
+    try:
+        with _stop_on_sigterm(), bench_lock(_say) as how, _progress() as progress:
+            options["lock"] = how
+            overall = progress.add_task("all experiments", total=len(names)) if len(names) > 1 else None
+            for name in names:
+                results.append(_run_one(name, options, progress))
+                if overall is not None:
+                    progress.update(overall, completed=len(results))
+    except KeyboardInterrupt:
+        _interrupted(results)
+    Console().print(summary_table(results))
+    click.echo("wrote " + ", ".join(str(options["out_dir"] / f"{r.experiment}.json") for r in results))
+    return results
+
+
+class BenchGroup(click.Group):
+    """`bench all`, `bench report`, and one command per experiment found by the registry."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*sorted(self.commands), *sorted(registry.discover())]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.commands:
+            return self.commands[name]
+        return _experiment_command(name)
+
+
+def _experiment_command(name: str) -> click.Command:
+    entry = registry.discover().get(name)
+    help_text = entry.experiment.description if entry and entry.experiment else f"(experiment {name!r})"
+
+    @click.command(name=name, help=help_text)
+    @_run_options
+    def run(**kwargs: Any) -> None:
+        registry.get(name)  # an unknown or broken experiment is refused before anything is made
+        _run_names([name], _prepare(**kwargs))
+
+    return run
+
+
+@click.group(cls=BenchGroup, invoke_without_command=True)
+@click.option("--list", "list_only", is_flag=True, help="List the experiments and exit.")
+@click.pass_context
+def bench(ctx: click.Context, list_only: bool) -> None:
+    """Run experiments' variants side by side and judge their targets with 95% intervals.
+
+    `spark-sched bench NAME` runs one experiment, `bench all` every one in turn,
+    `bench report DIR...` renders Markdown tables and plots from their JSON.
+    """
+    if list_only:
+        _list()
+        ctx.exit(0)
+    if ctx.invoked_subcommand is None:
+        raise SparkSchedError("spark-sched bench: give an experiment NAME, `all` or `report` "
+                              "(see `spark-sched bench --list`)")
+
+
+@bench.command(name="all")
+@_run_options
+def bench_all(**kwargs: Any) -> None:
+    """Run every experiment in turn; end with one table: experiment, target, median, 95% interval, verdict."""
+    options = _prepare(**kwargs)
+    names = sorted(name for name, entry in registry.discover().items() if entry.experiment is not None)
+    _run_names(names, options)
+
+
+@bench.command(name="report")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("bench-report"), show_default=True,
+              help="Where the Markdown page and the plots are written.")
+@click.option("--page", default="README.md", show_default=True, help="File name of the Markdown page.")
+def bench_report(sources: tuple[Path, ...], out_dir: Path, page: str) -> None:
+    """Render Markdown tables and plots from bench JSON files or directories of them (never typed figures)."""
+    from spark_sched.bench.report import write_report
+
+    writable_dir(out_dir, "spark-sched bench report: --out")
+    paths = write_report(list(sources), out_dir, page_name=page)
+    click.echo("wrote " + ", ".join(str(p) for p in paths))

@@ -8,18 +8,28 @@ application (FAIR scheduling, the priority classes' pools):
 
 * `fixed_<name>`: every job under composition <name> from conf/compositions.toml (a profile that does not
   apply to a job's priority leaves that job to its class's prior);
-* `spark_default`: no toolkit settings (the input's partitions, Spark's default pool);
+* `spark_default`: Spark's untouched default: no toolkit settings (the input's partitions, Spark's
+  default pool);
 * `composer`: the composer chooses per class and keeps learning. Before the first repetition it has
   run a warm-up of the same kind of workload (`warmup_jobs_per_class` jobs per class, its state kept
-  across repetitions), so its figures are those of a composer that has seen at most that many jobs;
-* `oracle` (computed, not run): per class, the fixed composition with the lowest median class time
-  over the whole run; per repetition, the sum of those compositions' class times.
+  across repetitions), so its figures are those of a composer that has seen at most that many jobs.
 
 Metrics: total_job_ms (sum of arrival -> result over all jobs), job_ms_<class> (per class),
 stream_p99_ms, decision_p99_ms (the CPU time of the composer's classify + choose; its wall
 time, which adds waiting for a core on a loaded machine, is decision_wall_p99_ms) and the regret
-curve (composer-regret.png). Targets: composer <= 1.10 x oracle; composer <= spark_default / 1.5;
-decision p99 <= 1 ms.
+curve (composer-regret.png).
+
+Targets, judged by the harness on paired per-repetition values (each repetition's composer run
+over the baseline's run in the same repetition; the median, its 95% bootstrap interval and a
+verdict met / missed / inconclusive):
+* composer.total_job_ms / best_fixed.total_job_ms <= 1.10, where best_fixed is the `fixed_*`
+  variant with the lowest median total_job_ms so far (recorded as params.best_fixed);
+* composer.total_job_ms / spark_default.total_job_ms <= 1 / 1.5;
+* composer.decision_p99_ms <= 1 ms.
+
+Informational only: an `oracle` (per class, the fixed composition with the lowest median class time;
+per repetition, the sum of those compositions' class times). A minimum over noisy medians, it is
+biased low, so it is reported (`*_vs_oracle_biased_low`), never judged.
 """
 
 from __future__ import annotations
@@ -34,14 +44,15 @@ from typing import Any
 import numpy as np
 
 from spark_sched.bench.application import BenchApplication
-from spark_sched.bench.base import BenchContext, Target
+from spark_sched.bench.base import BenchContext, TargetSpec
+from spark_sched.bench.experiments._common import absolute, paired, ratio
 from spark_sched.composer.workload import KINDS, Job, Outcome, RunResult, WorkloadParams
 
 PROFILES = Path(__file__).resolve().parents[3] / "conf" / "compositions.toml"
 FIXED = ("natural", "coarse", "fine", "stream_first")
 WORKERS, CORES = 3, 1
 SEED = 12
-TARGET_VS_ORACLE = 1.10
+TARGET_VS_BEST_FIXED = 1.10
 TARGET_VS_DEFAULT = 1 / 1.5
 TARGET_DECISION_MS = 1.0
 
@@ -50,8 +61,8 @@ class ComposerExperiment:
     name = "composer"
     description = (
         "Mixed sporadic workload (tiny/medium/skewed-large batch + HIGH stream) on 3x1-core workers: each fixed "
-        "composition, Spark's default, the per-class oracle and the learning composer; total and per-class job "
-        "time, stream p99, regret curve"
+        "composition, Spark's default and the learning composer vs the best fixed composition; total and "
+        "per-class job time, stream p99, regret curve"
     )
     variants = (*(f"fixed_{n}" for n in FIXED), "spark_default", "composer")
 
@@ -116,38 +127,57 @@ class ComposerExperiment:
         self.runs.setdefault(variant, {})[repetition] = metrics
         return metrics
 
-    # -- summary ---------------------------------------------------------------------------------------------
+    # -- targets and summary ---------------------------------------------------------------------------------
 
-    def summarize(
-        self, variants: dict[str, dict[str, float]], ctx: BenchContext
-    ) -> tuple[dict[str, float], dict[str, Target]]:
+    @staticmethod
+    def best_fixed(variants: dict[str, dict[str, float]]) -> str:
+        """The fixed composition with the lowest median total_job_ms so far (the first one before any is known)."""
         fixed = [f"fixed_{n}" for n in FIXED]
-        best = {k: min(fixed, key=lambda v: variants[v].get(f"job_ms_{k}", math.inf)) for k in KINDS}
-        ctx.params["oracle_choice"] = {k: v.removeprefix("fixed_") for k, v in best.items()}
-        oracle_runs = {rep: {f"job_ms_{k}": self.runs[best[k]][rep][f"job_ms_{k}"] for k in KINDS}
-                       for rep in self.runs[fixed[0]]}
-        for rep_metrics in oracle_runs.values():
-            rep_metrics["total_job_ms"] = sum(rep_metrics[f"job_ms_{k}"] for k in KINDS)
-        variants["oracle"] = {m: statistics.median(r[m] for r in oracle_runs.values())
-                              for m in next(iter(oracle_runs.values()))}
-        per_rep = {rep: self.runs["composer"][rep]["total_job_ms"] / oracle_runs[rep]["total_job_ms"]
-                   for rep in oracle_runs}
-        ctx.params["composer_vs_oracle_per_repetition"] = {str(k): round(v, 3) for k, v in sorted(per_rep.items())}
-        comp, oracle, default = variants["composer"], variants["oracle"], variants["spark_default"]
-        ratios = {f"{v}_vs_oracle": variants[v]["total_job_ms"] / oracle["total_job_ms"]
+        known = [v for v in fixed if math.isfinite(variants.get(v, {}).get("total_job_ms", math.nan))]
+        return min(known, key=lambda v: variants[v]["total_job_ms"]) if known else fixed[0]
+
+    def targets(self, variants: dict[str, dict[str, float]], ctx: BenchContext) -> list[TargetSpec]:
+        best = self.best_fixed(variants)
+        ctx.params["best_fixed"] = best
+        return [
+            paired("composer", "total_job_ms", "<=", TARGET_VS_BEST_FIXED, best,
+                   name="composer.total_job_ms / best_fixed.total_job_ms"),
+            paired("composer", "total_job_ms", "<=", TARGET_VS_DEFAULT, "spark_default"),
+            absolute("composer", "decision_p99_ms", "<=", TARGET_DECISION_MS),
+        ]
+
+    def summarize(self, variants: dict[str, dict[str, float]], ctx: BenchContext) -> dict[str, float]:
+        fixed = [f"fixed_{n}" for n in FIXED]
+        best_fixed = ctx.params["best_fixed"] = self.best_fixed(variants)
+        ratios = {f"{v}_vs_best_fixed": ratio(variants, v, best_fixed, "total_job_ms")
                   for v in (*fixed, "spark_default", "composer")}
-        ratios["composer_vs_spark_default"] = comp["total_job_ms"] / default["total_job_ms"]
-        ratios["composer_stream_p99_vs_spark_default"] = comp["stream_p99_ms"] / default["stream_p99_ms"]
-        targets = {
-            "composer_vs_oracle": Target(ratios["composer_vs_oracle"], f"<= {TARGET_VS_ORACLE}",
-                                         ratios["composer_vs_oracle"] <= TARGET_VS_ORACLE),
-            "composer_vs_spark_default": Target(ratios["composer_vs_spark_default"], "<= 0.667",
-                                                ratios["composer_vs_spark_default"] <= TARGET_VS_DEFAULT),
-            "decision_p99_ms": Target(comp["decision_p99_ms"], f"<= {TARGET_DECISION_MS}",
-                                      comp["decision_p99_ms"] <= TARGET_DECISION_MS),
-        }
+        ratios["composer_vs_spark_default"] = ratio(variants, "composer", "spark_default", "total_job_ms")
+        ratios["composer_stream_p99_vs_spark_default"] = ratio(variants, "composer", "spark_default", "stream_p99_ms")
+        best = {k: min(fixed, key=lambda v: variants.get(v, {}).get(f"job_ms_{k}", math.inf)) for k in KINDS}
+        ratios.update(self._oracle(best, variants, ctx))
         self._plot(best, ctx)
-        return ratios, targets
+        return ratios
+
+    def _oracle(self, best: dict[str, str], variants: dict[str, dict[str, float]],
+                ctx: BenchContext) -> dict[str, float]:
+        """Informational: each variant over the per-class oracle (biased low: a minimum of noisy medians)."""
+        ctx.params["oracle"] = ("informational, not judged: per class the fixed composition with the lowest "
+                                "median class time, summed per repetition; biased low (a minimum of noisy medians)")
+        ctx.params["oracle_choice"] = {k: v.removeprefix("fixed_") for k, v in best.items()}
+        reps = [rep for rep in self.runs.get(best[KINDS[0]], {})
+                if all(f"job_ms_{k}" in self.runs.get(best[k], {}).get(rep, {}) for k in KINDS)]
+        oracle_runs = {rep: sum(self.runs[best[k]][rep][f"job_ms_{k}"] for k in KINDS) for rep in reps}
+        if not oracle_runs:
+            return {}
+        oracle = statistics.median(oracle_runs.values())
+        if not oracle:
+            return {}
+        per_rep = {rep: self.runs["composer"][rep]["total_job_ms"] / total for rep, total in oracle_runs.items()
+                   if rep in self.runs.get("composer", {}) and total}
+        ctx.params["composer_vs_oracle_biased_low_per_repetition"] = {
+            str(k): round(v, 3) for k, v in sorted(per_rep.items())}
+        return {f"{v}_vs_oracle_biased_low": variants.get(v, {}).get("total_job_ms", math.nan) / oracle
+                for v in (*(f"fixed_{n}" for n in FIXED), "spark_default", "composer")}
 
     def _plot(self, best: dict[str, str], ctx: BenchContext) -> None:
         from spark_sched.composer.regret import cumulative_regret, per_work, plot_regret

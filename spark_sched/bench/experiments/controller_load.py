@@ -16,9 +16,17 @@ pick the next queued jobs, jobs done, HIGH arrivals done, lost and
 duplicated jobs (every queued job is accounted for in the queue; none done
 twice; jobs still running when the run is over are counted apart, as
 unfinished), and memory growth of the driver (Python RSS, JVM heap after GC)
-between the first 5 s and the end. Targets: decision p99 <= 5 ms at 1,000
-queued, wall and CPU; no job lost or duplicated; driver Python RSS growth
-<= 50 MB.
+between the first 5 s and the end.
+
+No variant is Spark's default: what is measured is the toolkit's controller
+itself, which stock Spark does not have.
+
+Targets, judged by the harness on the per-repetition values of each run (the
+median, its 95% bootstrap interval and a verdict met / missed / inconclusive):
+queued_1000.decision_p99_ms <= 5 and queued_1000.decision_cpu_p99_ms <= 5;
+queued_1000.py_rss_growth_mb <= 50; and for every variant
+queued_N.jobs_lost_or_duplicated <= 0 (each run counts its own lost and
+duplicated jobs).
 """
 
 from __future__ import annotations
@@ -30,7 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from spark_sched.bench.application import BenchApplication
-from spark_sched.bench.base import BenchContext, Target
+from spark_sched.bench.base import BenchContext, TargetSpec
+from spark_sched.bench.experiments._common import absolute, ratio
 from spark_sched.priority.controller import PriorityController
 from spark_sched.priority.streaming import percentile
 
@@ -40,6 +49,8 @@ HEADLINE = 1_000
 HIGH_PER_S = 10.0
 WARM_S = 5.0
 LOW_SPEC = {"n": 1_000, "partitions": 1}
+TARGET_DECISION_MS = 5.0
+TARGET_RSS_GROWTH_MB = 50.0
 
 
 class TimedController(PriorityController):
@@ -153,28 +164,24 @@ class ControllerLoadExperiment:
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
-    def summarize(
-        self, variants: dict[str, dict[str, float]], ctx: BenchContext
-    ) -> tuple[dict[str, float], dict[str, Target]]:
-        head = variants[f"queued_{HEADLINE}"]
-        low, high = variants[f"queued_{QUEUED[0]}"], variants[f"queued_{QUEUED[-1]}"]
+    def targets(self, variants: dict[str, dict[str, float]], ctx: BenchContext) -> list[TargetSpec]:
+        head = f"queued_{HEADLINE}"
+        specs = [
+            absolute(head, "decision_p99_ms", "<=", TARGET_DECISION_MS),
+            absolute(head, "decision_cpu_p99_ms", "<=", TARGET_DECISION_MS),
+            absolute(head, "py_rss_growth_mb", "<=", TARGET_RSS_GROWTH_MB),
+        ]
+        specs += [absolute(v, "jobs_lost_or_duplicated", "<=", 0.0) for v in self.variants]
+        return specs
+
+    def summarize(self, variants: dict[str, dict[str, float]], ctx: BenchContext) -> dict[str, float]:
+        low, high = f"queued_{QUEUED[0]}", f"queued_{QUEUED[-1]}"
         ratios = {
-            "decision_p99_10000_vs_10": high["decision_p99_ms"] / low["decision_p99_ms"] if low["decision_p99_ms"]
-            else float("nan"),
-            "dispatch_p99_10000_vs_10": high["dispatch_p99_ms"] / low["dispatch_p99_ms"] if low["dispatch_p99_ms"]
-            else float("nan"),
-        }
-        lost = sum(v["jobs_lost"] for v in variants.values())
-        duplicated = sum(v["jobs_duplicated"] for v in variants.values())
-        targets = {
-            "decision_p99_ms": Target(head["decision_p99_ms"], "<= 5", head["decision_p99_ms"] <= 5.0),
-            "decision_cpu_p99_ms": Target(head["decision_cpu_p99_ms"], "<= 5", head["decision_cpu_p99_ms"] <= 5.0),
-            "jobs_lost": Target(lost, "== 0", lost == 0),
-            "jobs_duplicated": Target(duplicated, "== 0", duplicated == 0),
-            "py_rss_growth_mb": Target(head["py_rss_growth_mb"], "<= 50", head["py_rss_growth_mb"] <= 50.0),
+            "decision_p99_10000_vs_10": ratio(variants, high, low, "decision_p99_ms"),
+            "dispatch_p99_10000_vs_10": ratio(variants, high, low, "dispatch_p99_ms"),
         }
         plot_scaling(variants, ctx.out_dir / "controller_load-scaling.png")
-        return ratios, targets
+        return ratios
 
     def teardown(self, ctx: BenchContext) -> None:
         app, self.app, self.spark = self.app, None, None
@@ -224,6 +231,10 @@ def run_load(spark: Any, work: Path, queued: int, seconds: float) -> dict[str, f
     queue.close()
     ticks, cpu, reads = controller.tick_ms[ticks0:], controller.cpu_ms[ticks0:], controller.read_ms[reads0:]
     done = [r for r in rows if r.state == "done"]
+    # lost: queued but missing from the queue, failed, or a HIGH arrival never done; unfinished: still
+    # running or preempted 60 s after the end (kept in the queue: the next `resume()` requeues them)
+    lost = float(submitted[0] - len(rows) + sum(1 for r in rows if r.state == "failed") + (len(high.runs) - high_ok))
+    duplicated = float(sum(1 for r in rows if r.completions > 1))
     return {
         "queued": float(queued),
         "decision_p50_ms": percentile(ticks, 50),
@@ -238,12 +249,10 @@ def run_load(spark: Any, work: Path, queued: int, seconds: float) -> dict[str, f
         "high_arrivals": float(len(high.runs)),
         "high_done": float(high_ok),
         "preemptions": float(controller.stats.preemptions),
-        # lost: queued but missing from the queue, failed, or a HIGH arrival never done; unfinished: still
-        # running or preempted 60 s after the end (kept in the queue: the next `resume()` requeues them)
-        "jobs_lost": float(submitted[0] - len(rows) + sum(1 for r in rows if r.state == "failed")
-                           + (len(high.runs) - high_ok)),
+        "jobs_lost": lost,
         "jobs_unfinished": float(sum(1 for r in rows if r.state in ("running", "preempted"))),
-        "jobs_duplicated": float(sum(1 for r in rows if r.completions > 1)),
+        "jobs_duplicated": duplicated,
+        "jobs_lost_or_duplicated": lost + duplicated,
         "py_rss_growth_mb": rss1 - rss0,
         "jvm_heap_growth_mb": heap1 - heap0,
     }
@@ -264,7 +273,7 @@ def plot_scaling(variants: dict[str, dict[str, float]], path: Path) -> Path:
     ax.plot(xs, [v["decision_cpu_p99_ms"] for v in rows], "d-", label="decision CPU p99")
     ax.plot(xs, [v["read_p99_ms"] for v in rows], "v:", label="scheduler read p99 (wall)")
     ax.plot(xs, [v["dispatch_p99_ms"] for v in rows], "^--", label="queue dispatch p99")
-    ax.axhline(5.0, color="grey", linestyle=":", label="target p99 5 ms")
+    ax.axhline(TARGET_DECISION_MS, color="grey", linestyle=":", label=f"target p99 {TARGET_DECISION_MS:g} ms")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("LOW jobs queued")

@@ -2,9 +2,10 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.spark-sched-installed
+DOCS_STAMP := $(VENV)/.spark-sched-docs-installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-faults sparkmeasure-jar lint bench cluster-up cluster-down check-java docker-test clean
+.PHONY: demo test test-faults sparkmeasure-jar lint docs bench cluster-up cluster-down check-java docker-test clean
 
 # Empty when a Java 17+ is found ($JAVA_HOME/bin/java, else java on PATH); else the one line to show.
 JAVA_PROBLEM = $(shell j=$${JAVA_HOME:+$$JAVA_HOME/bin/}java; \
@@ -45,6 +46,15 @@ test-faults: check-java $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
+$(DOCS_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e ".[docs]"
+	@touch $(DOCS_STAMP)
+
+# The documentation site into site/, warnings as errors (mkdocs.yml; docs/hooks/site.py adds the README and bench pages).
+# NO_MKDOCS_2_WARNING silences the theme's end-of-life banner, which is printed on every build.
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -d site
+
 bench: check-java $(STAMP)
 	$(VENV)/bin/spark-sched bench --list
 
@@ -59,4 +69,4 @@ docker-test:
 	bash docker/test.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache site

@@ -26,11 +26,12 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from spark_sched import configure, load_settings
+from spark_sched.priority import PriorityController
 from spark_sched.priority.classes import HIGH, LOW, fair_conf, write_pool_file
-from spark_sched.priority.controller import PriorityController
 from spark_sched.priority.durable import DurableQueue, DurableRunner
 from spark_sched.priority.streaming import StreamWatch
-from spark_sched.priority.unified import UNIFIED_CLASSES, EventGenerator, StreamSink, start_stream
+from spark_sched.workloads import register_job_kinds
+from spark_sched.workloads.unified import UNIFIED_CLASSES, EventGenerator, StreamSink, start_stream
 
 STOP_FILE = "stop"
 STATUS_FILE = "driver.json"
@@ -88,6 +89,7 @@ def main(argv: list[str]) -> int:
     term = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: term.set())
     spark = session(state, args.master)
+    register_job_kinds()  # the `features` jobs this application queues
     queue = DurableQueue(state)
     controller = PriorityController(spark, "requeue", classes=(HIGH, LOW))
     runner = DurableRunner(controller, queue, state / "batch", in_flight=args.in_flight)

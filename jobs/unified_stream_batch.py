@@ -20,8 +20,8 @@ from pyspark.sql import SparkSession
 
 from spark_sched import configure
 from spark_sched.priority.classes import fair_conf, write_pool_file
-from spark_sched.priority.plots import plot_latency
-from spark_sched.priority.unified import UNIFIED_CLASSES, VARIANTS, UnifiedParams, UnifiedResult, run_unified
+from spark_sched.workloads.unified import UNIFIED_CLASSES, VARIANTS, UnifiedParams, UnifiedResult, run_unified
+from spark_sched.workloads.unified.plots import plot_latency
 
 
 def parse(argv: list[str]) -> argparse.Namespace:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from spark_sched.config import default_state_dir
 from spark_sched.errors import ClusterError
+from spark_sched.procfs import cmdline, group_members, process_alive
 from spark_sched.runtime import require_java, spark_bin
 from spark_sched.topology import Topology, load_topology
 
@@ -70,39 +71,6 @@ def _free_port(host: str) -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
-
-
-def process_alive(pid: int) -> bool:
-    """True when pid runs and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def group_members(pgid: int) -> list[int]:
-    """Live pids whose process group is `pgid` (a daemon and the executors it forked)."""
-    members = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            members.append(int(entry))
-    return members
 
 
 class LocalCluster:
@@ -154,7 +122,7 @@ class LocalCluster:
 
     def _ours(self, pid: int) -> bool:
         """A pid from our files still names our process (not a reused pid)."""
-        return process_alive(pid) and self.marker in _cmdline(pid)
+        return process_alive(pid) and self.marker in cmdline(pid)
 
     def status(self) -> dict[str, object]:
         """`{"master": url|None, "workers": [{"host", "rack", "pid", "alive"}]}`, from pid files and the master."""
@@ -345,7 +313,7 @@ class LocalCluster:
                 cwd = os.readlink(f"/proc/{pid}/cwd")
             except OSError:
                 cwd = ""
-            if self.marker in _cmdline(pid) or cwd.startswith(root):
+            if self.marker in cmdline(pid) or cwd.startswith(root):
                 with suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
         _reap(pgid)

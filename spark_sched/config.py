@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from spark_sched.errors import SettingsError
-from spark_sched.tomlread import TomlError, loads, read_text
+from spark_sched.settings_file import DEFAULT_SETTINGS_FILE as DEFAULT_SETTINGS_FILE  # public here too
+from spark_sched.settings_file import read_settings_file
 
 if TYPE_CHECKING:
     from spark_sched.priority.settings import PrioritySettings
 
-DEFAULT_SETTINGS_FILE = Path("conf/spark-sched.toml")
 MEASURE_SOURCES = ("spark", "sparkmeasure")
 # The master URLs Spark 4 parses (SparkContext.createTaskScheduler); anything else fails only once a JVM is up.
 MASTER_FORMS = ("local", "local[N]", "local[*]", "local[N,F]", "local-cluster[N,C,M]", "spark://HOST:PORT", "yarn",
@@ -188,15 +188,5 @@ def _priority(body: Any, source: str) -> PrioritySettings:
 
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     """Read the settings file: the given path, else `conf/spark-sched.toml` if present, else defaults."""
-    if path is None:
-        if not DEFAULT_SETTINGS_FILE.is_file():
-            return Settings()
-        path = DEFAULT_SETTINGS_FILE
-    file = Path(path)
-    try:
-        data = loads(read_text(file))
-    except OSError as exc:
-        raise SettingsError("settings file", str(file), "a readable TOML file", str(file)) from exc
-    except TomlError as exc:
-        raise SettingsError("TOML syntax", str(exc), "valid TOML", str(file)) from exc
-    return parse_settings(data, str(file))
+    found = read_settings_file(path)
+    return Settings() if found is None else parse_settings(*found)

@@ -11,7 +11,7 @@ from pyspark.sql import SparkSession
 
 from spark_sched import configure, load_settings
 from spark_sched.priority.classes import PriorityClass, fair_conf, write_pool_file
-from spark_sched.priority.unified import UNIFIED_CLASSES
+from spark_sched.workloads.unified import UNIFIED_CLASSES
 
 
 def fair_session(
@@ -41,3 +41,13 @@ def wait_until(ok: Callable[[], Any], what: str, timeout_s: float = 60.0) -> Any
         assert time.monotonic() < deadline, f"timed out after {timeout_s:.0f} s waiting for {what}"
         time.sleep(0.02)
     return result
+
+
+def holds_within(condition: Callable[[], Any], seconds: float, poll_s: float = 0.1) -> bool:
+    """Poll `condition` until it holds or `seconds` pass; True when it held (the caller asserts with its message)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(poll_s)
+    return bool(condition())

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from spark_sched.cluster import process_alive
+from spark_sched.procfs import cmdline, descendants, parents, process_alive
 from spark_sched.testbed import tag_for
 
 MARKER = "-Dspark-sched.cluster="
@@ -34,48 +34,14 @@ GRACE_S = 10.0
 _containers_before: set[str] = set()
 
 
-def _ppid_map() -> dict[int, int]:
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-    return parents
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
-        return ""
-
-
-def descendants(root: int, parents: dict[int, int]) -> set[int]:
-    """Every live pid below `root` in the process tree."""
-    children: dict[int, list[int]] = {}
-    for pid, parent in parents.items():
-        children.setdefault(parent, []).append(pid)
-    found, stack = set(), [root]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            if child not in found:
-                found.add(child)
-                stack.append(child)
-    return found
-
-
 def process_leftovers(basetemp: Path, root: int, spared: set[int]) -> list[str]:
     """Live processes of this run: below `root` (minus `spared` subtrees), or marked with a cluster dir in basetemp."""
-    parents = _ppid_map()
-    spared_all = set(spared).union(*(descendants(pid, parents) for pid in spared))
-    pids = descendants(root, parents) - spared_all
+    parent_of = parents()
+    spared_all = set(spared).union(*(descendants(pid, parent_of) for pid in spared))
+    pids = descendants(root, parent_of) - spared_all
     prefix = f"{MARKER}{basetemp.resolve()}"
-    pids |= {pid for pid in parents if prefix in _cmdline(pid)}
-    return [f"process {pid}: {_cmdline(pid)[:160]}" for pid in sorted(pids) if process_alive(pid)]
+    pids |= {pid for pid in parent_of if prefix in cmdline(pid)}
+    return [f"process {pid}: {cmdline(pid)[:160]}" for pid in sorted(pids) if process_alive(pid)]
 
 
 def _run(*args: str) -> str:

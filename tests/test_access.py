@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import holds_within
 from pyspark.sql import SparkSession
 
 from spark_sched import configure, load_settings
@@ -98,13 +99,6 @@ def _loopback(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return address.is_loopback or (mapped is not None and mapped.is_loopback)
 
 
-def _wait(condition: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return condition()
 
 
 def test_ui_on_loopback_read_only_with_acls(make_spark: Callable[..., SparkSession]) -> None:
@@ -130,7 +124,7 @@ def test_ui_on_loopback_read_only_with_acls(make_spark: Callable[..., SparkSessi
     worker = threading.Thread(target=slow_job)
     worker.start()
     try:
-        assert _wait(lambda: bool(sc.statusTracker().getJobIdsForGroup("access-slow")), 60)
+        assert holds_within(lambda: bool(sc.statusTracker().getJobIdsForGroup("access-slow")), 60)
         job = sc.statusTracker().getJobIdsForGroup("access-slow")[0]
         request = urllib.request.Request(f"{ui}/jobs/job/kill/?id={job}", method="POST", data=b"")
         with contextlib.suppress(urllib.error.HTTPError):  # Spark may answer 404/405 or a page; the job is what counts

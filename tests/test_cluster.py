@@ -6,13 +6,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import holds_within
 from pyspark.sql import SparkSession
 
 from spark_sched import JobError, configure, load_settings
@@ -65,7 +64,7 @@ def test_job_runs_on_three_distinct_hosts(
     try:
         sc = session.sparkContext
         # Wait (on a condition) until all three executors registered, so tasks can spread.
-        deadline_ok = _wait(lambda: sc._jsc.sc().getExecutorMemoryStatus().size() >= 4, 60)
+        deadline_ok = holds_within(lambda: sc._jsc.sc().getExecutorMemoryStatus().size() >= 4, 60)
         assert deadline_ok, "executors did not register"
         total = sc.parallelize(range(12), 12).map(lambda x: __import__("time").sleep(0.3) or x).sum()
         assert total == sum(range(12))
@@ -135,11 +134,3 @@ def test_submit_runs_a_bundled_job_on_local_spark(tmp_path: Path) -> None:
     assert "tasks completed" in result.stdout and "master          local[2]" in result.stdout
 
 
-def _wait(condition: Callable[[], bool], seconds: float) -> bool:
-    """Poll `condition` until it holds or `seconds` pass; True when it held."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False

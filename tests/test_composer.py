@@ -21,9 +21,9 @@ from spark_sched.composer import (
     parse_compositions,
 )
 from spark_sched.composer.state import state_path
-from spark_sched.composer.workload import _sleep_each as _sleep  # importable on executors
 from spark_sched.priority import PriorityController
 from spark_sched.priority.classes import fair_conf, write_pool_file
+from spark_sched.workloads.mixed import _sleep_each as _sleep  # importable on executors
 
 TWO_ARMS = """
 [profiles.one]

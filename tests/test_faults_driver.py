@@ -24,8 +24,9 @@ from pathlib import Path
 import pytest
 
 from spark_sched.cluster import group_members
-from spark_sched.priority.durable import QUEUE_FILE, DurableQueue, expected_features
-from spark_sched.priority.unified import EventGenerator, check_stream_output
+from spark_sched.priority.durable import QUEUE_FILE, DurableQueue
+from spark_sched.workloads.job_kinds import expected_features
+from spark_sched.workloads.unified import EventGenerator, check_stream_output
 
 # Generous per-test time: on a machine shared by several Spark jobs, each driver start has taken minutes.
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(1500)]

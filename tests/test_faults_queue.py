@@ -14,14 +14,19 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from spark_sched.priority.controller import PriorityController
-from spark_sched.priority.durable import QUEUE_FILE, DurableQueue, DurableRunner, QueueError, expected_features
+from spark_sched.priority import PriorityController
+from spark_sched.priority.durable import QUEUE_FILE, DurableQueue, DurableRunner, QueueError
+from spark_sched.workloads.job_kinds import expected_features, register_job_kinds
+
+register_job_kinds()  # the durable queue's `features` and `range_sum` jobs
 
 FEATURES = {"partitions": 2, "records": 5, "ms": 1.0}
 
 ENQUEUE_THEN_WAIT = """
 import sys, time
 from spark_sched.priority.durable import DurableQueue
+from spark_sched.workloads import register_job_kinds
+register_job_kinds()
 q = DurableQueue(sys.argv[1])
 q.enqueue("job-1", "features", {"partitions": 1, "records": 1})
 print("acked", flush=True)

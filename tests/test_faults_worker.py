@@ -28,17 +28,20 @@ from spark_sched import configure, load_settings
 from spark_sched.cli.main import cli
 from spark_sched.cluster import ClusterState, LocalCluster, process_alive
 from spark_sched.measure import measure
+from spark_sched.priority import PriorityController
 from spark_sched.priority.classes import HIGH, LOW, fair_conf, write_pool_file
-from spark_sched.priority.controller import PriorityController
-from spark_sched.priority.durable import DurableQueue, DurableRunner, checksum, expected_features
+from spark_sched.priority.durable import DurableQueue, DurableRunner, checksum
 from spark_sched.priority.streaming import StreamWatch
-from spark_sched.priority.unified import (
+from spark_sched.workloads.job_kinds import expected_features, register_job_kinds
+from spark_sched.workloads.unified import (
     UNIFIED_CLASSES,
     EventGenerator,
     StreamSink,
     check_stream_output,
     start_stream,
 )
+
+register_job_kinds()  # the durable queue's `features` and `range_sum` jobs
 
 # Generous per-test time: on a machine shared by several Spark jobs, start-up alone has taken minutes.
 pytestmark = [pytest.mark.faults, pytest.mark.cluster, pytest.mark.timeout(1500)]

@@ -32,8 +32,8 @@ from spark_sched.measure import jar as jar_module
 from spark_sched.measure.jar import SOURCE_ENV, jar_name, resolve
 from spark_sched.measure.schema import AGGREGATE_NAMES, NS_METRICS
 from spark_sched.measure.sparkmeasure import JAR_ENV, PACKAGE, SOURCE_CONF
-from spark_sched.priority.unified import UnifiedParams, run_unified
 from spark_sched.session import spark_conf
+from spark_sched.workloads.unified import UnifiedParams, run_unified
 
 MISSING_MARK = "sparkMeasure's jar is not loaded"
 CLI = [sys.executable, "-m", "spark_sched.cli.main"]

@@ -14,7 +14,7 @@ from pyspark import cloudpickle
 from pyspark.sql import SparkSession
 
 from spark_sched.priority import ActionJob, LowJob, PreemptibleJob, PriorityController
-from spark_sched.priority.unified import UnifiedParams, run_unified
+from spark_sched.workloads.unified import UnifiedParams, run_unified
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # tests/ is not importable on the workers
 

@@ -17,8 +17,8 @@ from spark_sched import load_settings
 from spark_sched.errors import SettingsError
 from spark_sched.measure import measure
 from spark_sched.priority import PreemptibleJob, PriorityController
-from spark_sched.priority.guard import Candidate, CountGuard, Held, ShareGuard, guard
-from spark_sched.priority.timeline import cancel_to_free_ms, idle_slot_s_while_pending, priority_of
+from spark_sched.priority.policy.guards import Candidate, CountGuard, Held, ShareGuard, guard
+from spark_sched.workloads.timeline import cancel_to_free_ms, idle_slot_s_while_pending, priority_of
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # tests/ is not importable on the workers
 

@@ -11,8 +11,8 @@ import pytest
 
 from spark_sched.errors import SettingsError
 from spark_sched.priority import HIGH, LOW, JobTags, PartitionStore, PriorityClass, SignalServer, policy, pool_xml
-from spark_sched.priority.policies import ClusterView, Demand, LowRunning, Victim
-from spark_sched.priority.unified import check_stream_output
+from spark_sched.priority.policy.policies import ClusterView, Demand, LowRunning, Victim
+from spark_sched.workloads.unified import check_stream_output
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from pyspark.sql import SparkSession
 
 from spark_sched import load_settings
 from spark_sched.priority.classes import DEFAULT_CLASSES
-from spark_sched.priority.snapshot import PoolLoad, SchedulerReader, SchedulerSnapshot, parse
+from spark_sched.priority.runtime.snapshot import PoolLoad, SchedulerReader, SchedulerSnapshot, parse
 
 TASKS = 5
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # tests/ is not importable on the workers

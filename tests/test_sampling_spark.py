@@ -8,26 +8,21 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from helpers import holds_within
 from pyspark import InheritableThread, StorageLevel
 from pyspark.sql import SparkSession
 
 from spark_sched import SamplingError, any_k_of_n, configure, load_settings
 from spark_sched.cluster import ClusterState, LocalCluster
+from spark_sched.jobscope import scope_tag, tag_prefix
 from spark_sched.measure import measure
 from spark_sched.measure.rest import next_job_id
 from spark_sched.sampling import CachedBlocks, HostFiles, snapshot, write_host_files
-from spark_sched.sampling.tags import compact, ids_from_tags
+from spark_sched.sampling.tags import compact, decision_tags, ids_from_tags
 
 HOSTS = ("127.0.0.2", "127.0.0.3", "127.0.0.4")
 
 
-def _wait(condition: Callable[[], bool], timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def _summer() -> Callable[[Iterator[int]], list[int]]:
@@ -57,10 +52,11 @@ def test_input_stage_runs_only_the_chosen_partitions_and_tags_them(spark: SparkS
         assert len(run.chosen) == 3
         assert run.result == [sum(range(10 * p, 10 * p + 10)) for p in run.chosen]
         jobs = _jobs_tagged(spark, run.tag)
-        assert len(jobs) == 1
-        assert _jobs_tagged(spark, f"{run.tag}:blocks={compact(run.chosen)}") == jobs
-        assert _jobs_tagged(spark, f"{run.tag}:seed=4") == jobs
-        assert ids_from_tags([f"{run.tag}:blocks={compact(run.chosen)}"]) == list(run.chosen)
+        assert len(jobs) == 1 and run.tag.startswith(tag_prefix("kmn"))
+        decision = decision_tags(run.tag, "blocks", run.chosen, 4)
+        assert decision[1:] == [f"spark-sched-blocks-{compact(run.chosen)}", "spark-sched-seed-4"]
+        assert all(set(jobs) <= set(_jobs_tagged(spark, tag)) for tag in decision[1:])  # the run's job carries them
+        assert ids_from_tags(decision) == list(run.chosen)
         again = any_k_of_n(data, 3, _sum, spark=spark, seed=4)
         assert again.chosen == run.chosen  # the recorded seed repeats the choice
     finally:
@@ -159,7 +155,7 @@ def test_chosen_partitions_run_on_the_expected_hosts_avoiding_a_busy_one(
     cluster_spark: SparkSession, tmp_path: Path
 ) -> None:
     sc = cluster_spark.sparkContext
-    assert _wait(lambda: len(snapshot(cluster_spark).free) == 3, 60), "three executors did not register"
+    assert holds_within(lambda: len(snapshot(cluster_spark).free) == 3, 60), "three executors did not register"
     data = _spread_cache(sc, 12)
     blocks = CachedBlocks(data).blocks()
     assert {h for b in blocks for h in b.hosts} == set(HOSTS)
@@ -175,7 +171,7 @@ def test_chosen_partitions_run_on_the_expected_hosts_avoiding_a_busy_one(
     background = InheritableThread(target=lambda: sc.runJob(data, hold, partitions=[0]), daemon=True)
     background.start()
     try:
-        assert _wait(lambda: snapshot(cluster_spark).free.get(busy) == 0, 60), "background task did not start"
+        assert holds_within(lambda: snapshot(cluster_spark).free.get(busy) == 0, 60), "background task did not start"
         with measure(cluster_spark) as m:
             run = any_k_of_n(data, 2, _sum, spark=cluster_spark)
         ran = _ran(m, run.tag)
@@ -209,6 +205,6 @@ def test_extra_upstream_tasks_are_cut_by_the_straggler_bound(cluster_spark: Spar
     upstream_tasks = tasks[tasks["jobTags"].map(lambda tags: f"{run.tag}-up" in tags)]
     assert (upstream_tasks["status"] == "SUCCESS").sum() >= 4
     assert (upstream_tasks["status"] == "KILLED").sum() == len(run.cancelled) - (6 - len(upstream_tasks))
-    outputs_tag = f"{run.tag}:outputs={compact(run.used)}"
+    outputs_tag = scope_tag("outputs", compact(run.used))
     downstream = tasks[tasks["jobTags"].map(lambda tags: outputs_tag in tags)]
     assert len(downstream) > 0 and (downstream["status"] == "SUCCESS").all()

@@ -35,7 +35,12 @@ ProgressHook = Callable[[str, int, dict[str, float]], None]
 
 @dataclass
 class BenchResult:
-    """Everything one harness run produced, in the JSON shape DESIGN.md gives (plus spread and raw runs)."""
+    """Everything one harness run produced; `to_json()` is the bench JSON that `spark-sched bench report` reads.
+
+    Its shape: experiment, spark, cluster, params, quick, machine (commit, load, noise), variants
+    (medians), spread (min and max), runs (every repetition), ratios and targets (value, 95% interval,
+    verdict), so a result can be judged and rendered again without rerunning anything.
+    """
 
     experiment: str
     description: str

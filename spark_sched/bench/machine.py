@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-PROC = Path("/proc")
+from spark_sched import procfs
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 QUIET_WINDOW_S = 5.0
 QUIET_POLL_S = 1.0
@@ -39,57 +40,20 @@ def noisy_threshold() -> float:
     return cores() / 2
 
 
-def _stat_fields(pid: int) -> list[str] | None:
-    """Fields of /proc/<pid>/stat after the command name (which may hold spaces); None if it is gone."""
-    try:
-        text = (PROC / str(pid) / "stat").read_text()
-    except OSError:
-        return None
-    return text[text.rfind(")") + 2:].split()
-
-
-def _children_map() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
-    for entry in PROC.iterdir():
-        if not entry.name.isdigit():
-            continue
-        fields = _stat_fields(int(entry.name))
-        if fields is not None:
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    return children
-
-
 def own_pids(root: int | None = None) -> set[int]:
     """This process and every live descendant (clusters, executors, Python workers it started)."""
     root = os.getpid() if root is None else root
-    children = _children_map()
-    seen, todo = {root}, [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in seen:
-                seen.add(child)
-                todo.append(child)
-    return seen
-
-
-def _own_ticks(pids: set[int]) -> int:
-    """utime + stime + cutime + cstime of `pids` (cu/cs: their reaped children, which we also started)."""
-    total = 0
-    for pid in pids:
-        fields = _stat_fields(pid)
-        if fields is not None:
-            total += sum(int(fields[i]) for i in (11, 12, 13, 14))
-    return total
+    return {root} | procfs.descendants(root)
 
 
 def own_cpu_seconds() -> float:
     """CPU seconds this process and its descendants used so far, reaped ones included."""
-    return _own_ticks(own_pids()) / CLOCK_TICKS
+    return procfs.cpu_ticks(own_pids()) / CLOCK_TICKS
 
 
 def _machine_busy_ticks() -> int:
     """All CPUs' non-idle time (user, nice, system, irq, softirq, steal) from /proc/stat."""
-    parts = (PROC / "stat").read_text().splitlines()[0].split()[1:]
+    parts = (procfs.PROC / "stat").read_text().splitlines()[0].split()[1:]
     values = [int(p) for p in parts]
     return sum(values[:3]) + sum(values[5:8])
 
@@ -105,7 +69,7 @@ class LoadProbe:
 
     def start(self) -> LoadProbe:
         self.pids0 = own_pids()
-        self.started_at, self.busy0, self.own0 = time.monotonic(), _machine_busy_ticks(), _own_ticks(self.pids0)
+        self.started_at, self.busy0, self.own0 = time.monotonic(), _machine_busy_ticks(), procfs.cpu_ticks(self.pids0)
         return self
 
     def stop(self) -> float:
@@ -113,9 +77,9 @@ class LoadProbe:
         elapsed = time.monotonic() - self.started_at
         if elapsed < MIN_PROBE_S:
             return math.nan
-        pids = own_pids() | {p for p in self.pids0 if (PROC / str(p)).exists()}
+        pids = own_pids() | {p for p in self.pids0 if procfs.stat_fields(p) is not None}
         # descendants that ended and were reaped by us or by a descendant are in a live process's cutime
-        own = _own_ticks(pids) - self.own0
+        own = procfs.cpu_ticks(pids) - self.own0
         others = (_machine_busy_ticks() - self.busy0) - own
         return max(0.0, others / CLOCK_TICKS / elapsed)
 
@@ -156,14 +120,9 @@ def spark_jvms(exclude: set[int] | None = None) -> int:
     """Running Spark JVMs not started by this process (read from /proc; nothing is signalled)."""
     exclude = own_pids() if exclude is None else exclude
     count = 0
-    for entry in PROC.iterdir():
-        if not entry.name.isdigit() or int(entry.name) in exclude:
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"java" in cmdline and b"org.apache.spark" in cmdline:
+    for pid in procfs.pids():
+        line = "" if pid in exclude else procfs.cmdline(pid)
+        if "java" in line and "org.apache.spark" in line:
             count += 1
     return count
 

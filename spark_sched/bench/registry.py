@@ -1,8 +1,10 @@
 """Find experiments: every module in `spark_sched.bench.experiments` that defines `EXPERIMENT`.
 
-Adding an experiment is adding one module; nothing else is edited. A module
-that fails to import does not hide the others: `--list` shows its error, and
-asking for it by name raises that error as one line.
+Adding an experiment is adding one module; nothing else is edited. The ones
+that load go into a `Registry[Experiment]`, the toolkit's one idiom for a choice
+by name, so an unknown name reads like every other. A module that fails to
+import does not hide the others: `--list` shows its error, and asking for it by
+name raises that error as one line.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from dataclasses import dataclass
 
 from spark_sched.bench import experiments
 from spark_sched.bench.base import Experiment
-from spark_sched.errors import SparkSchedError
+from spark_sched.registry import Registry, RegistryError
+
+KIND = "spark-sched bench: experiment"
 
 
-class ExperimentError(SparkSchedError):
+class ExperimentError(RegistryError):
     """An experiment that does not exist or could not be loaded."""
 
 
@@ -50,13 +54,24 @@ def discover() -> dict[str, Entry]:
     return {e.name: e for e in entries if e.error != "module defines no EXPERIMENT"}
 
 
+def experiments_registry(entries: dict[str, Entry] | None = None) -> Registry[Experiment]:
+    """The experiments that load, by name (sorted): what `get` chooses from."""
+    found = discover() if entries is None else entries
+    registry: Registry[Experiment] = Registry(KIND)
+    for name in sorted(found):
+        experiment = found[name].experiment
+        if experiment is not None:
+            registry.add(name, experiment)
+    return registry
+
+
 def get(name: str) -> Experiment:
     """The experiment called `name`, or one clear error naming the ones that exist."""
     entries = discover()
     entry = entries.get(name)
-    if entry is None:
-        known = ", ".join(sorted(entries)) or "(none)"
-        raise ExperimentError(f"spark-sched bench: experiment = {name!r} is not valid; allowed: {known}")
-    if entry.experiment is None:
-        raise ExperimentError(f"spark-sched bench: experiment {name!r} could not be loaded: {entry.error}")
-    return entry.experiment
+    if entry is not None and entry.experiment is None:
+        raise ExperimentError(f"{KIND} {name!r} could not be loaded: {entry.error}")
+    try:
+        return experiments_registry(entries).get(name)
+    except RegistryError as exc:
+        raise ExperimentError(str(exc)) from None

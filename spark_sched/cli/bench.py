@@ -111,6 +111,12 @@ def _fmt(value: float | None) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
+def _table_console() -> Console:
+    """A console for the summary; at least 160 columns when writing to a file or pipe, so names are not cut."""
+    console = Console()
+    return console if console.is_terminal else Console(width=160)
+
+
 def summary_table(results: list[BenchResult]) -> Table:
     """One row per target: experiment, target, median, 95% interval, worst repetition, wanted, verdict."""
     table = Table(title="spark-sched bench: targets")
@@ -156,7 +162,7 @@ def _prepare(out_dir: Path, quick: bool, master: str | None, repetitions: int, m
 
 def _interrupted(results: list[BenchResult]) -> None:
     if results:
-        Console().print(summary_table(results))
+        _table_console().print(summary_table(results))
     _say("spark-sched bench: interrupted; every process the bench started was stopped")
     sys.exit(EXIT_INTERRUPTED)
 
@@ -175,7 +181,7 @@ def _run_names(names: list[str], options: dict[str, Any]) -> list[BenchResult]:
                     progress.update(overall, completed=len(results))
     except KeyboardInterrupt:
         _interrupted(results)
-    Console().print(summary_table(results))
+    _table_console().print(summary_table(results))
     click.echo("wrote " + ", ".join(str(options["out_dir"] / f"{r.experiment}.json") for r in results))
     return results
 
@@ -225,7 +231,12 @@ def bench(ctx: click.Context, list_only: bool) -> None:
 @bench.command(name="all")
 @_run_options
 def bench_all(**kwargs: Any) -> None:
-    """Run every experiment in turn; end with one table: experiment, target, median, 95% interval, verdict."""
+    """Run every experiment in turn; end with one table: experiment, target, median, 95% interval, verdict.
+
+    Holds the bench lock (it waits for test sessions and other benches), waits for a quiet machine before
+    each experiment, and records the machine's state in every NAME.json. Ctrl-C or SIGTERM stops every
+    process the bench started and prints the table of the experiments that finished.
+    """
     options = _prepare(**kwargs)
     names = sorted(name for name, entry in registry.discover().items() if entry.experiment is not None)
     _run_names(names, options)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from spark_sched.locality.check import report_section
+from spark_sched.locality.history import LocalityScan
 from spark_sched.measure import eventlog
 from spark_sched.measure.report import json_report, text_report, write_csv
 
@@ -21,10 +22,12 @@ from spark_sched.measure.report import json_report, text_report, write_csv
 )
 def report(eventlog_path: Path, as_json: bool, tag_prefix: str | None, csv_dir: Path | None) -> None:
     """Aggregates of an application's event log (file or directory), as the History Server would show them."""
-    records = eventlog.load(eventlog_path)
+    locality = LocalityScan()  # achieved vs predicted locality per stage, from the same one read of the log
+    log = eventlog.read(eventlog_path, locality)
+    records = log.records
     if csv_dir is not None:
         write_csv(records, csv_dir)
-    locality_lines, locality_rows = report_section(eventlog_path)  # achieved vs predicted locality per stage
+    locality_lines, locality_rows = report_section(log, locality)
     if as_json:
         click.echo(json.dumps({**json_report(records, tag_prefix), "localityCheck": locality_rows}, indent=2))
         return

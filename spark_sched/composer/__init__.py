@@ -1,8 +1,9 @@
 """Emergent composition: per workload class, choose at run time the composition of mechanisms that wins.
 
 Mechanisms plug in at named extension points (`points`: pool, preemption,
-sampling, granularity, locality) as small registered plugins (`plugins/`);
-compositions are named profiles in TOML (`profiles`); jobs are put in classes
+sampling, granularity, locality), each a typed interface, as small plugins
+(`plugins/`) that `builtin` registers; compositions are named profiles in TOML
+that choose plugins by name (`profiles`); jobs are put in classes
 from what is observable (`classify`); per class a discounted Thompson-sampling
 bandit learns which composition finishes jobs soonest (`bandit`), remembered
 as JSON in the state directory (`state`); `scope` applies a decision around a
@@ -17,9 +18,23 @@ import sys
 import types
 from typing import Any
 
+from spark_sched.composer.builtin import builtin, plugins, register
 from spark_sched.composer.classify import Classifier, JobFeatures
 from spark_sched.composer.errors import ComposerStateError, CompositionError, SamplingUnavailable
-from spark_sched.composer.points import POINTS, Param, Plugin, Point, plugins, register
+from spark_sched.composer.points import (
+    POINTS,
+    GranularityPlugin,
+    JobPlugin,
+    LocalityPlugin,
+    Param,
+    Plugin,
+    PluginContext,
+    PluginSet,
+    Point,
+    PoolPlugin,
+    PreemptionPlugin,
+    SamplingPlugin,
+)
 from spark_sched.composer.profiles import Composition, Compositions, Learning, load_compositions, parse_compositions
 from spark_sched.composer.scope import Composer, Decision, JobContext, JobScope, composer
 from spark_sched.composer.state import ComposerState, load_state, save_state, state_path
@@ -34,14 +49,23 @@ __all__ = [
     "CompositionError",
     "Compositions",
     "Decision",
+    "GranularityPlugin",
     "JobContext",
     "JobFeatures",
+    "JobPlugin",
     "JobScope",
     "Learning",
+    "LocalityPlugin",
     "Param",
     "Plugin",
+    "PluginContext",
+    "PluginSet",
     "Point",
+    "PoolPlugin",
+    "PreemptionPlugin",
+    "SamplingPlugin",
     "SamplingUnavailable",
+    "builtin",
     "composer",
     "load_compositions",
     "load_state",

@@ -20,7 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from spark_sched.composer.errors import CompositionError
-from spark_sched.composer.profiles import KINDS, PRIORITIES
+from spark_sched.priority import DEFAULT_CLASSES
+
+PRIORITIES = tuple(c.name for c in DEFAULT_CLASSES)
+PROCESSING_KINDS = ("batch", "stream")  # a job's `kind` feature: batch work, or a stream's micro-batch
 
 # (prefix, upper bounds with their labels, the label above the last bound, whether a bound is inclusive)
 Buckets = tuple[str, tuple[tuple[float, str], ...], str, bool]
@@ -44,10 +47,9 @@ class JobFeatures:
     def __post_init__(self) -> None:
         if self.priority not in PRIORITIES:
             raise CompositionError("job priority", self.priority, PRIORITIES, "composer.job()")
-        if self.kind not in KINDS:
-            raise CompositionError("job kind", self.kind, KINDS, "composer.job()")
-        for key in ("input_bytes", "partitions"):
-            value = getattr(self, key)
+        if self.kind not in PROCESSING_KINDS:
+            raise CompositionError("job kind", self.kind, PROCESSING_KINDS, "composer.job()")
+        for key, value in (("input_bytes", self.input_bytes), ("partitions", self.partitions)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
                 raise CompositionError(f"job {key}", value, "an integer >= 0 or None", "composer.job()")
 

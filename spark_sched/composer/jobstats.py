@@ -23,7 +23,9 @@ class JobStats:
 
 def stats_for_tag(sc: SparkContext, tag: str) -> JobStats:
     """Spark jobs carrying `tag`, their completed tasks and executor run time (ms); zeros when none is found."""
-    jsc = sc._jsc.sc()  # type: ignore[union-attr]
+    if sc._jsc is None:  # a stopped SparkContext keeps no records
+        return JobStats(0, 0, 0.0)
+    jsc = sc._jsc.sc()
     job_ids = list(jsc.statusTracker().getJobIdsForTag(tag))
     store = jsc.statusStore()
     seen: set[int] = set()

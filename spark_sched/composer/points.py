@@ -1,18 +1,20 @@
-"""Extension points and the plugin registry (Kubernetes' scheduling framework, on Spark's knobs).
+"""Extension points: the typed interface of each, and the set of plugins a composer chooses from.
 
-A mechanism plugs in at a named point as one small class registered by name:
+Kubernetes' scheduling framework, on Spark's knobs. A mechanism plugs in at a
+named point as one small class that implements that point's interface:
 
-    @register("granularity", "per_slot")
-    class PerSlot(Plugin):
+    class PerSlot(GranularityPlugin):
         params = {"factor": Param(float, "a number > 0", lambda v: v > 0, 1.0)}
-        def partitions(self, natural, slots): ...
+        def partitions(self, natural: int, slots: int) -> int: ...
+        def sql_conf(self) -> dict[str, str]: ...
 
-The composer only ever sees points, plugin names and `Plugin` objects: adding a
-mechanism is adding a plugin module, never editing the composer. A plugin
-declares its parameters (type, default, what is allowed), so compositions are
-validated before anything runs.
+This module is the framework only: it never imports a plugin. Whoever
+assembles a `PluginSet` registers the plugins (`spark_sched.composer.builtin`
+for the in-tree ones); profiles choose among them by name. A plugin declares
+its parameters (type, default, what is allowed), so compositions are validated
+before anything runs.
 
-Points are `job`-scoped (applied around each job: pool, preemption, sampling,
+Points are `job`-scoped (entered around each job: pool, preemption, sampling,
 granularity) or `application`-scoped (Spark reads them once per application:
 locality waits); an application-scoped choice only holds for applications
 configured with it.
@@ -20,37 +22,57 @@ configured with it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from abc import ABC, abstractmethod
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
+
+from spark_sched.composer.classify import JobFeatures
+from spark_sched.registry import Registry, RegistryError
 
 if TYPE_CHECKING:
-    from spark_sched.composer.scope import JobContext
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+    from spark_sched.priority.policy.policies import Policy
 
 JOB, APPLICATION = "job", "application"
 
 
+class Controller(Protocol):
+    """What the preemption point steers: a running controller's current policy (`PriorityController`)."""
+
+    policy: Policy
+
+
 @dataclass(frozen=True)
-class Point:
-    """A named extension point: where it acts, and the plugin a composition gets when it names none."""
+class PluginContext:
+    """What a job-scoped plugin reads about the job it is entered around."""
 
-    name: str
-    scope: str
-    default: str
-    doc: str
+    spark: SparkSession
+    features: JobFeatures
+    job_class: str
+    composition: str
+    tags: tuple[str, ...]
+    slots: int
+    controller: Controller | None = None
 
+    @property
+    def sc(self) -> SparkContext:
+        return self.spark.sparkContext
 
-POINTS: dict[str, Point] = {
-    p.name: p
-    for p in (
-        Point("pool", JOB, "default", "the FAIR pool (and so the weight and minShare) the job's tasks run in"),
-        Point("preemption", JOB, "none", "the priority controller's policy while this (HIGH) job runs"),
-        Point("sampling", JOB, "none", "KMN's `extra` for jobs that can use any K of N inputs"),
-        Point("granularity", JOB, "natural", "partition count, or AQE's advisory partition size"),
-        Point("locality", APPLICATION, "default", "spark.locality.wait (per application)"),
-    )
-}
+    @property
+    def priority(self) -> str:
+        return self.features.priority
+
+    @property
+    def kind(self) -> str:
+        return self.features.kind
+
+    @property
+    def high(self) -> bool:
+        return self.features.priority == "high"
 
 
 @dataclass(frozen=True)
@@ -74,23 +96,13 @@ class Param:
 
 
 class Plugin:
-    """A mechanism at one point. Subclasses set `params` and override the hooks their point uses.
+    """A mechanism at one point, under the name a composition chose it by, with its checked parameters."""
 
-    `enter(ctx)` is the job-scoped hook: it returns a context manager active while
-    the job runs (set a pool, swap the controller's policy). Points add their own
-    read-only hooks (granularity's `partitions`, sampling's `extra`, locality's
-    `spark_conf`); the composer calls whichever exists.
-    """
-
-    point: ClassVar[str] = ""
-    name: ClassVar[str] = ""
     params: ClassVar[dict[str, Param]] = {}
 
-    def __init__(self, **values: Any) -> None:
+    def __init__(self, name: str, **values: Any) -> None:
+        self.name = name
         self.values = {key: values.get(key, p.default) for key, p in self.params.items()}
-
-    def enter(self, ctx: JobContext) -> AbstractContextManager[Any]:
-        return nullcontext()
 
     def describe(self) -> str:
         """`name` or `name(key=value, ...)`: how `composer show` prints the choice."""
@@ -101,34 +113,97 @@ class Plugin:
         return {"plugin": self.name, **self.values}
 
 
-_REGISTRY: dict[str, dict[str, type[Plugin]]] = {name: {} for name in POINTS}
+class JobPlugin(Plugin):
+    """A job-scoped plugin: `enter(ctx)` gives the context manager active while the job runs (nothing by default)."""
+
+    def enter(self, ctx: PluginContext) -> AbstractContextManager[object]:
+        return nullcontext()
 
 
-def register(point: str, name: str) -> Callable[[type[Plugin]], type[Plugin]]:
-    """Class decorator: make `cls` the plugin called `name` at `point`."""
-    if point not in POINTS:
-        raise ValueError(f"register(): point {point!r} is not one of {', '.join(POINTS)}")
+class PoolPlugin(JobPlugin, ABC):
+    """`pool`: the FAIR pool the job's tasks run in, set by `enter`."""
 
-    def add(cls: type[Plugin]) -> type[Plugin]:
-        cls.point, cls.name = point, name
-        _REGISTRY[point][name] = cls
+    @abstractmethod
+    def enter(self, ctx: PluginContext) -> AbstractContextManager[object]: ...
+
+
+class PreemptionPlugin(JobPlugin, ABC):
+    """`preemption`: the controller's policy while the job runs, set by `enter`."""
+
+    @abstractmethod
+    def enter(self, ctx: PluginContext) -> AbstractContextManager[object]: ...
+
+
+class SamplingPlugin(JobPlugin, ABC):
+    """`sampling`: KMN's `extra` for jobs that may use any K of N inputs."""
+
+    @abstractmethod
+    def extra(self) -> float: ...
+
+
+class GranularityPlugin(JobPlugin, ABC):
+    """`granularity`: the partition count for a job's natural one, and SQL conf for its own session (AQE)."""
+
+    @abstractmethod
+    def partitions(self, natural: int, slots: int) -> int: ...
+
+    @abstractmethod
+    def sql_conf(self) -> dict[str, str]: ...
+
+
+class LocalityPlugin(Plugin, ABC):
+    """`locality`: Spark conf for the session builder, and whether a running application has this choice."""
+
+    @abstractmethod
+    def spark_conf(self) -> dict[str, str]: ...
+
+    @abstractmethod
+    def matches(self, app_conf: dict[str, str]) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Point:
+    """A named extension point: where it acts, its interface, and the plugin a composition gets when it names none."""
+
+    name: str
+    scope: str
+    base: type[Plugin]
+    default: str
+    doc: str
+
+
+POINTS: Registry[Point] = Registry("extension point")
+for _point in (
+    Point("pool", JOB, PoolPlugin, "default", "the FAIR pool (and so the weight and minShare) the job's tasks run in"),
+    Point("preemption", JOB, PreemptionPlugin, "none", "the priority controller's policy while this (HIGH) job runs"),
+    Point("sampling", JOB, SamplingPlugin, "none", "KMN's `extra` for jobs that can use any K of N inputs"),
+    Point("granularity", JOB, GranularityPlugin, "natural", "partition count, or AQE's advisory partition size"),
+    Point("locality", APPLICATION, LocalityPlugin, "default", "spark.locality.wait (per application)"),
+):
+    POINTS.add(_point.name, _point)
+
+P = TypeVar("P", bound=Plugin)
+
+
+class PluginSet:
+    """The plugins a composer may choose from: one `Registry` of plugin classes per extension point."""
+
+    def __init__(self) -> None:
+        self._at = {point: Registry[type[Plugin]](f"{point} plugin") for point in POINTS}
+
+    def add(self, point: str, name: str, cls: type[P]) -> type[P]:
+        """Register `cls` as plugin `name` at `point`; it must implement that point's interface."""
+        base = POINTS.get(point).base
+        if not (isinstance(cls, type) and issubclass(cls, base)):
+            raise RegistryError(f"{point} plugin {name!r} must subclass {base.__name__}")
+        self._at[point].add(name, cls)
         return cls
 
-    return add
+    def register(self, point: str, name: str) -> Callable[[type[P]], type[P]]:
+        """Class decorator form of `add` (an unknown point is refused at once, before any class)."""
+        POINTS.get(point)
+        return lambda cls: self.add(point, name, cls)
 
-
-def plugins(point: str) -> dict[str, type[Plugin]]:
-    """The plugins registered at `point`, by name (the built-in ones are loaded first)."""
-    _load_builtin()
-    return dict(_REGISTRY[point])
-
-
-def all_plugins() -> Iterator[tuple[str, str, type[Plugin]]]:
-    _load_builtin()
-    for point, by_name in _REGISTRY.items():
-        for name, cls in sorted(by_name.items()):
-            yield point, name, cls
-
-
-def _load_builtin() -> None:
-    import spark_sched.composer.plugins  # noqa: F401 - registers the built-in plugins on import
+    def at(self, point: str) -> Registry[type[Plugin]]:
+        """The plugin classes registered at `point`, by name (an unknown point is the registry's one error)."""
+        return self._at[POINTS.get(point).name]

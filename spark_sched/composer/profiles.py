@@ -16,7 +16,8 @@ high_latency_target_ms = 1000         # never explore, on HIGH work, a compositi
 ```
 
 Anything unknown -- a section, a point, a plugin, a parameter, a value -- is one
-`CompositionError` naming the file, the key and the valid choices.
+`CompositionError` naming the file, the key and the valid choices. Plugins are
+chosen by name from a `PluginSet` (the in-tree one, `builtin()`, unless given).
 """
 
 from __future__ import annotations
@@ -26,14 +27,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spark_sched.composer.builtin import builtin
+from spark_sched.composer.classify import PRIORITIES, PROCESSING_KINDS
 from spark_sched.composer.errors import CompositionError
-from spark_sched.composer.points import APPLICATION, POINTS, Plugin, plugins
-from spark_sched.priority.classes import DEFAULT_CLASSES
+from spark_sched.composer.points import (
+    POINTS,
+    GranularityPlugin,
+    JobPlugin,
+    LocalityPlugin,
+    Plugin,
+    PluginSet,
+    PoolPlugin,
+    PreemptionPlugin,
+    SamplingPlugin,
+)
 from spark_sched.tomlread import TomlError, loads, read_text
 
 DEFAULT_FILE = Path("conf/compositions.toml")
-PRIORITIES = tuple(c.name for c in DEFAULT_CLASSES)
-KINDS = ("batch", "stream")
 SECTIONS = ("profiles", "priors", "learning")
 
 
@@ -58,19 +68,29 @@ class Composition:
     """A named profile: the plugin chosen at every extension point, and the priorities it may serve."""
 
     name: str
-    plugins: dict[str, Plugin]
+    pool: PoolPlugin
+    preemption: PreemptionPlugin
+    sampling: SamplingPlugin
+    granularity: GranularityPlugin
+    locality: LocalityPlugin
     applies_to: tuple[str, ...] = PRIORITIES
 
+    @property
+    def plugins(self) -> dict[str, Plugin]:
+        """Every point's plugin, in the points' order."""
+        return {"pool": self.pool, "preemption": self.preemption, "sampling": self.sampling,
+                "granularity": self.granularity, "locality": self.locality}
+
     def plugin(self, point: str) -> Plugin:
-        return self.plugins[point]
+        return self.plugins[POINTS.get(point).name]
+
+    def job_plugins(self) -> tuple[JobPlugin, ...]:
+        """The plugins entered around each job (the job-scoped points)."""
+        return self.pool, self.preemption, self.sampling, self.granularity
 
     def application_conf(self) -> dict[str, str]:
         """Spark conf for the application-scoped points (locality): give it to the session builder."""
-        conf: dict[str, str] = {}
-        for point, plugin in self.plugins.items():
-            if POINTS[point].scope == APPLICATION:
-                conf.update(getattr(plugin, "spark_conf", dict)())
-        return conf
+        return self.locality.spark_conf()
 
     def describe(self) -> dict[str, str]:
         return {point: plugin.describe() for point, plugin in self.plugins.items()}
@@ -101,8 +121,8 @@ class Compositions:
         return arms[0]
 
 
-def load_compositions(path: str | os.PathLike[str] | None = None) -> Compositions:
-    """Read and validate a composition file (default `conf/compositions.toml`)."""
+def load_compositions(path: str | os.PathLike[str] | None = None, plugins: PluginSet | None = None) -> Compositions:
+    """Read and validate a composition file (default `conf/compositions.toml`) against `plugins` (default built-in)."""
     file = Path(path) if path is not None else DEFAULT_FILE
     source = str(file)
     try:
@@ -111,18 +131,19 @@ def load_compositions(path: str | os.PathLike[str] | None = None) -> Composition
         raise CompositionError("composition file", source, "a readable TOML file", source) from exc
     except TomlError as exc:  # syntax, nesting too deep for Python, or not UTF-8
         raise CompositionError("TOML syntax", str(exc), "valid TOML", source) from exc
-    return parse_compositions(data, source)
+    return parse_compositions(data, source, plugins)
 
 
-def parse_compositions(data: dict[str, Any], source: str) -> Compositions:
-    """Turn a parsed TOML document into Compositions, refusing anything unknown."""
+def parse_compositions(data: dict[str, Any], source: str, plugins: PluginSet | None = None) -> Compositions:
+    """Turn a parsed TOML document into Compositions, refusing anything unknown; plugins come from `plugins`."""
+    available = plugins or builtin()
     for key, value in data.items():
         if key not in SECTIONS:
             raise CompositionError(key, value, [f"[{s}]" for s in SECTIONS], source)
     raw_profiles = _table(data.get("profiles"), "profiles", source)
     if not raw_profiles:
         raise CompositionError("profiles", raw_profiles, "at least one [profiles.NAME] table", source)
-    profiles = {name: _profile(name, body, source) for name, body in raw_profiles.items()}
+    profiles = {name: _profile(name, body, source, available) for name, body in raw_profiles.items()}
     priors = _priors(_table(data.get("priors", {}), "priors", source), profiles, source)
     learning = _learning(_table(data.get("learning", {}), "learning", source), source)
     return Compositions(profiles, priors, learning, source)
@@ -134,7 +155,7 @@ def _table(value: Any, key: str, source: str) -> dict[str, Any]:
     return value
 
 
-def _profile(name: str, body: Any, source: str) -> Composition:
+def _profile(name: str, body: Any, source: str, available: PluginSet) -> Composition:
     key = f"profiles.{name}"
     body = _table(body, key, source)
     applies_to = body.get("applies_to", list(PRIORITIES))
@@ -147,28 +168,39 @@ def _profile(name: str, body: Any, source: str) -> Composition:
             continue
         if point not in POINTS:
             raise CompositionError(f"{key}.{point}", choice, [*POINTS, "applies_to"], source)
-        chosen[point] = _plugin(f"{key}.{point}", point, choice, source)
+        chosen[point] = _plugin(f"{key}.{point}", available, point, choice, source)
     for point, spec in POINTS.items():
-        chosen.setdefault(point, plugins(point)[spec.default]())
-    ordered = {point: chosen[point] for point in POINTS}
-    return Composition(name, ordered, tuple(applies_to))
+        chosen.setdefault(point, available.at(point).get(spec.default)(spec.default))
+    return _composition(name, [chosen[point] for point in POINTS], tuple(applies_to))
 
 
-def _plugin(key: str, point: str, choice: Any, source: str) -> Plugin:
+def _composition(name: str, chosen: list[Plugin], applies_to: tuple[str, ...]) -> Composition:
+    """The chosen plugins as each point's interface (a PluginSet only holds plugins that implement their point)."""
+    pool, preemption, sampling, granularity, locality = chosen
+    if not (isinstance(pool, PoolPlugin) and isinstance(preemption, PreemptionPlugin)
+            and isinstance(sampling, SamplingPlugin) and isinstance(granularity, GranularityPlugin)
+            and isinstance(locality, LocalityPlugin)):
+        raise CompositionError(f"profiles.{name}", [type(p).__name__ for p in chosen],
+                               "a plugin implementing each point's interface", "PluginSet")
+    return Composition(name, pool, preemption, sampling, granularity, locality, applies_to)
+
+
+def _plugin(key: str, available: PluginSet, point: str, choice: Any, source: str) -> Plugin:
     """A plugin from `"name"` or `{plugin = "name", param = value, ...}`."""
-    available = plugins(point)
+    registry = available.at(point)
     if isinstance(choice, str):
         name, values = choice, {}
     elif isinstance(choice, dict):
         values = dict(choice)
         name = values.pop("plugin", None)
         if not isinstance(name, str):
-            raise CompositionError(f"{key}.plugin", name, sorted(available), source)
+            raise CompositionError(f"{key}.plugin", name, sorted(registry.names()), source)
     else:
         raise CompositionError(key, choice, 'a plugin name or a table {plugin = "NAME", ...}', source)
-    cls = available.get(name)
-    if cls is None:
-        raise CompositionError(key if isinstance(choice, str) else f"{key}.plugin", name, sorted(available), source)
+    if name not in registry:
+        raise CompositionError(key if isinstance(choice, str) else f"{key}.plugin", name, sorted(registry.names()),
+                               source)
+    cls = registry.get(name)
     checked: dict[str, Any] = {}
     for param, value in values.items():
         spec = cls.params.get(param)
@@ -179,11 +211,11 @@ def _plugin(key: str, point: str, choice: Any, source: str) -> Plugin:
             checked[param] = spec.coerce(value)
         except ValueError:
             raise CompositionError(f"{key}.{param}", value, spec.allowed, source) from None
-    return cls(**checked)
+    return cls(name, **checked)
 
 
 def _priors(body: dict[str, Any], profiles: dict[str, Composition], source: str) -> dict[str, str]:
-    keys = ["default", *PRIORITIES, *KINDS, *(f"{p}/{k}" for p in PRIORITIES for k in KINDS)]
+    keys = ["default", *PRIORITIES, *PROCESSING_KINDS, *(f"{p}/{k}" for p in PRIORITIES for k in PROCESSING_KINDS)]
     for key, value in body.items():
         if key not in keys:
             raise CompositionError(f"priors.{key}", value, keys, source)

@@ -12,8 +12,9 @@ with composer(spark, profiles="conf/compositions.toml") as comp:
 
 The reward is the job's measured completion time (wall time of the block; for
 a stream's micro-batch that is its latency). Jobs carry the tags
-`spark-sched:class=<class>` and `spark-sched:composition=<name>`, so
-`spark_sched.measure` reports latency per class and per composition.
+`spark-sched-class-<class>` and `spark-sched-composition-<name>` (the grammar of
+`spark_sched.jobscope`), so `spark_sched.measure` reports latency per class
+(`tag_prefix("class")`) and per composition.
 """
 
 from __future__ import annotations
@@ -37,19 +38,16 @@ from spark_sched.composer import bandit
 from spark_sched.composer.classify import Classifier, JobFeatures
 from spark_sched.composer.errors import CompositionError
 from spark_sched.composer.jobstats import JobStats, stats_for_tag
-from spark_sched.composer.plugins.sampling import kmn_function
-from spark_sched.composer.points import APPLICATION, POINTS
+from spark_sched.composer.kmn import kmn_function
+from spark_sched.composer.points import Controller, PluginContext
 from spark_sched.composer.profiles import Composition, Compositions, load_compositions
 from spark_sched.composer.state import ComposerState, load_state, save_state, state_path
-from spark_sched.sampling.runner import job_tags
+from spark_sched.jobscope import job_scope, scope_tag
 
 if TYPE_CHECKING:
     from pyspark import SparkContext
     from pyspark.sql import SparkSession
 
-CLASS_TAG = "spark-sched:class="
-COMPOSITION_TAG = "spark-sched:composition="
-JOB_TAG = "spark-sched:cjob="
 DECISION_SAMPLES = 10_000
 _ids = itertools.count()
 
@@ -74,7 +72,7 @@ class JobContext:
     decision: Decision
     tag: str
     spark: SparkSession
-    controller: Any = None
+    controller: Controller | None = None
     job_ms: float | None = None
     stats: JobStats | None = None
 
@@ -100,13 +98,12 @@ class JobContext:
         if base is None:
             raise CompositionError("partitions", None, "a natural partition count (job(partitions=N) or here)",
                                    "JobContext.partitions()")
-        plugin = self.decision.composition.plugin("granularity")
-        return int(plugin.partitions(int(base), self.composer.slots))  # type: ignore[attr-defined]
+        return int(self.decision.composition.granularity.partitions(int(base), self.composer.slots))
 
     @property
     def extra(self) -> float:
         """KMN's `extra` under this composition (0 unless the `sampling` point chose `kmn`)."""
-        return float(self.decision.composition.plugin("sampling").extra())  # type: ignore[attr-defined]
+        return float(self.decision.composition.sampling.extra())
 
     def any_k_of_n(self, source: Any, k: int, fn: Any, **kwargs: Any) -> Any:
         """`spark_sched.any_k_of_n(source, k, fn, extra=<this composition's>, spark=<this job's>, ...)`.
@@ -125,7 +122,7 @@ class Composer(contextlib.ContextDecorator):
     spark: SparkSession
     compositions: Compositions
     state_file: Path
-    controller: Any = None
+    controller: Controller | None = None
     seed: int | None = None
     learn: bool = True
     state: ComposerState = field(default_factory=ComposerState)
@@ -151,9 +148,7 @@ class Composer(contextlib.ContextDecorator):
         for priority in ("high", "low"):
             out[priority] = [
                 name for name in self.compositions.arms(priority)
-                if all(getattr(p, "matches", lambda conf: True)(app_conf)
-                       for point, p in self.compositions.profiles[name].plugins.items()
-                       if POINTS[point].scope == APPLICATION)
+                if self.compositions.profiles[name].locality.matches(app_conf)
             ]
         return out
 
@@ -215,7 +210,7 @@ class Composer(contextlib.ContextDecorator):
 
     def session_for(self, composition: Composition) -> SparkSession:
         """The session a job should build DataFrames from: a child session when the composition sets SQL conf."""
-        conf = composition.plugin("granularity").sql_conf()  # type: ignore[attr-defined]
+        conf = composition.granularity.sql_conf()
         if not conf:
             return self.spark
         with self._lock:
@@ -259,16 +254,17 @@ class JobScope:
     def __enter__(self) -> JobContext:
         comp = self.composer
         decision = comp.decide(self.features, self.force)
-        tag = f"{JOB_TAG}{os.getpid()}-{next(_ids)}"
+        tag = scope_tag("cjob", f"{os.getpid()}-{next(_ids)}")
         ctx = JobContext(comp, self.features, decision, tag, comp.session_for(decision.composition),
                          comp.controller)
+        tags = (scope_tag("class", decision.job_class), scope_tag("composition", decision.composition.name), tag)
+        facts = PluginContext(ctx.spark, self.features, decision.job_class, decision.composition.name, tags,
+                              comp.slots, comp.controller)
         stack = ExitStack()
         try:
-            stack.enter_context(job_tags(comp.spark.sparkContext, (
-                f"{CLASS_TAG}{decision.job_class}", f"{COMPOSITION_TAG}{decision.composition.name}", tag)))
-            for point, plugin in decision.composition.plugins.items():
-                if POINTS[point].scope != APPLICATION:
-                    stack.enter_context(plugin.enter(ctx))
+            stack.enter_context(job_scope(ctx.sc, tags=tags))
+            for plugin in decision.composition.job_plugins():
+                stack.enter_context(plugin.enter(facts))
         except BaseException:
             stack.close()
             raise
@@ -302,8 +298,8 @@ class JobScope:
 
 
 def composer(spark: SparkSession, profiles: str | os.PathLike[str] | Compositions | None = None, *,
-             state_dir: str | os.PathLike[str] | None = None, controller: Any = None, seed: int | None = None,
-             learn: bool = True) -> Composer:
+             state_dir: str | os.PathLike[str] | None = None, controller: Controller | None = None,
+             seed: int | None = None, learn: bool = True) -> Composer:
     """Choose and learn, per workload class, the composition each job runs under.
 
     `profiles`: a composition file (default `conf/compositions.toml`) or loaded Compositions.

@@ -9,12 +9,14 @@ short wait can run out for the rest of a busy stage, so achieved can fall short.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from spark_sched.locality.history import AppLog
+from spark_sched.locality.history import AppLog, LocalityScan, app_log
 from spark_sched.locality.stages import StageRun, app_stage_runs
 from spark_sched.locality.waits import LocalityError
+
+if TYPE_CHECKING:
+    from spark_sched.measure.eventlog import EventLog
 
 
 def wait_level(app: AppLog) -> str:
@@ -51,12 +53,13 @@ def check_text(app: AppLog, rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def report_section(path: str | Path) -> tuple[list[str], list[dict[str, Any]]]:
-    """The achieved-vs-predicted lines and rows for `spark-sched report`; a one-line note when the log cannot say."""
-    from spark_sched.locality.history import load_app
+def report_section(log: EventLog, scan: LocalityScan) -> tuple[list[str], list[dict[str, Any]]]:
+    """The achieved-vs-predicted lines and rows for `spark-sched report`; a one-line note when the log cannot say.
 
+    From the report's own pass over the log (`eventlog.read(path, scan)`): the log is not read again.
+    """
     try:
-        app = load_app(path)
+        app = app_log(log, scan)
     except LocalityError as exc:
         return [f"Locality, achieved vs predicted: not available ({exc})"], []
     rows = achieved_vs_predicted(app)

@@ -1,11 +1,11 @@
 """One application's event log, as the locality advice needs it (any Spark 3/4 application's log).
 
 Tasks come from measurement's reader (`spark_sched.measure.eventlog`: single files
-and rolled directories, zstd or plain). A second pass over the same events picks
-what that reader does not keep: the Spark properties the run had (its waits),
-the executors and their cores (the slots), which stages read a persisted RDD
-that an earlier stage had computed (the stages whose tasks had a place to be),
-and whether the log is whole.
+and rolled directories, zstd or plain). `LocalityScan`, fed by that reader in the
+same pass, picks what the records do not keep: the Spark properties the run had
+(its waits), the executors and their cores (the slots), which stages read a
+persisted RDD that an earlier stage had computed (the stages whose tasks had a
+place to be), and whether the log is whole.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from spark_sched.locality.waits import LocalityError, LocalityWait, waits_from_c
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from spark_sched.measure.eventlog import EventLog
 
 
 @dataclass
@@ -52,8 +54,19 @@ class AppLog:
         return max(1, len(runners))
 
 
-class _Scan:
-    """Folds the events the advice needs (one pass, alongside measurement's replay)."""
+@dataclass(frozen=True)
+class LogFacts:
+    """What `LocalityScan` found: the run's conf, its executors, the cache-reading stages, whether the log is whole."""
+
+    conf: dict[str, str]
+    executors: dict[str, tuple[str, int]]
+    cached_stages: set[int]
+    replication: int
+    ended: bool
+
+
+class LocalityScan:
+    """Folds the events the advice needs (a scan of `eventlog.read`: the same pass as measurement's replay)."""
 
     def __init__(self) -> None:
         self.conf: dict[str, str] = {}
@@ -63,20 +76,23 @@ class _Scan:
         self.replication = 1
         self.ended = False
 
-    def feed(self, event: dict[str, Any]) -> None:
-        kind = event.get("Event", "")
+    def event(self, e: dict[str, Any]) -> None:
+        kind = e.get("Event", "")
         if kind == "SparkListenerEnvironmentUpdate":
-            props = event.get("Spark Properties") or {}
+            props = e.get("Spark Properties") or {}
             self.conf = dict(props) if isinstance(props, dict) else {str(k): str(v) for k, v in props}
         elif kind == "SparkListenerExecutorAdded":
-            info = event.get("Executor Info") or {}
-            self.executors[str(event.get("Executor ID"))] = (str(info.get("Host", "")), int(info.get("Total Cores", 1)))
+            info = e.get("Executor Info") or {}
+            self.executors[str(e.get("Executor ID"))] = (str(info.get("Host", "")), int(info.get("Total Cores", 1)))
         elif kind == "SparkListenerExecutorRemoved":
-            self.executors.setdefault(str(event.get("Executor ID")), ("", 0))
+            self.executors.setdefault(str(e.get("Executor ID")), ("", 0))
         elif kind == "SparkListenerStageSubmitted":
-            self._stage(event.get("Stage Info") or {})
+            self._stage(e.get("Stage Info") or {})
         elif kind == "SparkListenerApplicationEnd":
             self.ended = True
+
+    def result(self) -> LogFacts:
+        return LogFacts(self.conf, self.executors, self.cached_stages, self.replication, self.ended)
 
     def _stage(self, info: dict[str, Any]) -> None:
         """A stage reads a cache when one of its RDDs is persisted and an earlier stage already had it."""
@@ -100,39 +116,43 @@ def _in_progress(files: list[Path]) -> bool:
 
 
 def load_app(path: str | Path) -> AppLog:
-    """The application's tasks, conf, executors and cache-reading stages; one LocalityError line when unusable.
+    """The application's tasks, conf, executors and cache-reading stages, in one pass over its log.
 
-    Refused: a path that is not one application's event log, a log that cannot be
-    decoded, a log cut short (no application end, yet not marked in progress), and
-    a log with no tasks.
+    One LocalityError line when unusable: a path that is not one application's event log, a
+    log that cannot be decoded (see `app_log` for the rest).
     """
     from spark_sched.measure import eventlog
-    from spark_sched.measure.frames import tasks_frame
 
     given = Path(path).expanduser()
+    scan = LocalityScan()
     try:
-        files = eventlog.event_files(given)
-        records = eventlog.load(given)
-        scan = _Scan()
-        for number, event in enumerate(eventlog.read_events(files), 1):
-            try:
-                scan.feed(event)
-            except (AttributeError, KeyError, TypeError, ValueError) as exc:  # JSON, but not as Spark writes it
-                raise LocalityError(f"EVENTLOG = '{given}': event {number} = {event.get('Event', '?')!r} is not "
-                                    f"valid ({type(exc).__name__}: {exc}); allowed: the JSON lines Spark's event "
-                                    "logging listener writes") from exc
+        log = eventlog.read(given, scan)
     except SparkSchedError as exc:
-        if isinstance(exc, LocalityError):
-            raise
         raise LocalityError(str(exc).removeprefix("spark-sched report: ")) from exc
-    if not scan.ended and not _in_progress(files):
+    return app_log(log, scan)
+
+
+def app_log(log: EventLog, scan: LocalityScan) -> AppLog:
+    """The application as the advice sees it, from a pass over its log that fed `scan`.
+
+    Refused (one LocalityError line): an event the scan could not take, a log cut short
+    (no application end, yet not marked in progress), and a log with no tasks.
+    """
+    from spark_sched.measure.frames import tasks_frame
+
+    given = log.path.expanduser()
+    refusal = log.refusal(scan)
+    if refusal is not None:  # JSON, but not as Spark writes it
+        raise LocalityError(f"EVENTLOG = '{given}': {refusal}")
+    facts = scan.result()
+    if not facts.ended and not _in_progress(log.files):
         raise LocalityError(
             f"EVENTLOG = '{given}' is not valid: it is cut short (no SparkListenerApplicationEnd and not marked "
             "in progress); allowed: a finished application's event log, or one still being written (*.inprogress)"
         )
-    tasks = tasks_frame(records)
+    tasks = tasks_frame(log.records)
     if tasks.empty:
         raise LocalityError(f"EVENTLOG = '{given}' is not valid: it has no tasks; allowed: the log of a run that "
                             "ran tasks")
-    executors = {k: v for k, v in scan.executors.items() if v[1] > 0}
-    return AppLog(given, records.app_id, tasks, scan.conf, executors, scan.cached_stages, scan.replication)
+    executors = {k: v for k, v in facts.executors.items() if v[1] > 0}
+    return AppLog(given, log.records.app_id, tasks, facts.conf, executors, facts.cached_stages, facts.replication)

@@ -1,11 +1,15 @@
-"""Spark's own records after the fact: the event log, read the way the History Server reads it.
+"""Spark's own records after the fact: the event log, read once, the way the History Server reads it.
 
 Spark 4 writes rolling, zstd-compressed logs by default:
 `<dir>/eventlog_v2_<app>/events_1_<app>.zstd, events_2_<app>.zstd, ...`; older or
 reconfigured applications write one file (`<app>`, `<app>.zstd`, `<app>.inprogress`).
-Both layouts are accepted, compressed (zstd) or not. Task records come from
-`SparkListenerTaskEnd` (end reason, task info, task metrics), so killed and
-failed attempts are kept with their run time, as the REST API keeps them.
+Both layouts are accepted, compressed (zstd) or not.
+
+A log is decoded once per report: `read(path, *scans)` feeds every event to
+measurement's replay (`replay.RecordsScan`, the records every report stands on)
+and to each scan the caller brings (the locality analysis is one), so a report
+that needs several analyses still reads the file once. The reader knows no
+analysis beyond the records: scans are small objects with `event(e)` and `result()`.
 """
 
 from __future__ import annotations
@@ -14,48 +18,22 @@ import io
 import json
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import zstandard
 
-from spark_sched.measure.records import Record, Records, attribute_stages, finish_task
-from spark_sched.measure.rest import MeasureError, with_totals
-from spark_sched.measure.schema import METRICS, NS_METRICS, ns_to_ms, task_status, user_tags
+from spark_sched.measure.records import Records
+from spark_sched.measure.replay import RecordsScan, task_record
+from spark_sched.measure.rest import MeasureError
+
+__all__ = ["EventLog", "Refusal", "Scan", "event_files", "load", "read", "read_events", "task_record"]
 
 ROLLING_PREFIX = "eventlog_v2_"
 _ROLLING_FILE = re.compile(r"^events_(\d+)_")
 _SUPPORTED = ("uncompressed", "zstd")
 _UNSUPPORTED_CODECS = (".lz4", ".lzf", ".snappy")
-
-# Task Metrics paths in the event log -> schema names.
-_TASK_PATHS: dict[str, tuple[str, ...]] = {
-    "executorRunTime": ("Executor Run Time",),
-    "executorCpuTime": ("Executor CPU Time",),
-    "executorDeserializeTime": ("Executor Deserialize Time",),
-    "executorDeserializeCpuTime": ("Executor Deserialize CPU Time",),
-    "resultSerializationTime": ("Result Serialization Time",),
-    "jvmGCTime": ("JVM GC Time",),
-    "shuffleFetchWaitTime": ("Shuffle Read Metrics", "Fetch Wait Time"),
-    "shuffleWriteTime": ("Shuffle Write Metrics", "Shuffle Write Time"),
-    "resultSize": ("Result Size",),
-    "diskBytesSpilled": ("Disk Bytes Spilled",),
-    "memoryBytesSpilled": ("Memory Bytes Spilled",),
-    "peakExecutionMemory": ("Peak Execution Memory",),
-    "recordsRead": ("Input Metrics", "Records Read"),
-    "bytesRead": ("Input Metrics", "Bytes Read"),
-    "recordsWritten": ("Output Metrics", "Records Written"),
-    "bytesWritten": ("Output Metrics", "Bytes Written"),
-    "shuffleRecordsRead": ("Shuffle Read Metrics", "Total Records Read"),
-    "shuffleLocalBlocksFetched": ("Shuffle Read Metrics", "Local Blocks Fetched"),
-    "shuffleRemoteBlocksFetched": ("Shuffle Read Metrics", "Remote Blocks Fetched"),
-    "shuffleLocalBytesRead": ("Shuffle Read Metrics", "Local Bytes Read"),
-    "shuffleRemoteBytesRead": ("Shuffle Read Metrics", "Remote Bytes Read"),
-    "shuffleRemoteBytesReadToDisk": ("Shuffle Read Metrics", "Remote Bytes Read To Disk"),
-    "shuffleBytesWritten": ("Shuffle Write Metrics", "Shuffle Bytes Written"),
-    "shuffleRecordsWritten": ("Shuffle Write Metrics", "Shuffle Records Written"),
-}
-
 
 def _is_log_file(path: Path) -> bool:
     return path.is_file() and not path.name.startswith(".") and not path.name.startswith("appstatus_")
@@ -117,173 +95,96 @@ def read_events(files: Iterable[Path]) -> Iterator[dict[str, Any]]:
             raise MeasureError(f"spark-sched report: {path}: cannot be read as an event log ({exc})") from exc
 
 
-def _dig(data: dict[str, Any] | None, path: tuple[str, ...]) -> Any:
-    for key in path:
-        data = (data or {}).get(key)  # type: ignore[assignment]
-    return data or 0
+class Scan(Protocol):
+    """An analysis of one pass over a log: fed every event in order, asked for its `result()` after the last."""
+
+    def event(self, e: dict[str, Any]) -> None:
+        """Take one event; raising AttributeError, KeyError, TypeError or ValueError refuses it (see `Refusal`)."""
+
+    def result(self) -> Any:
+        """What the scan found, once the pass is over."""
 
 
-def _end_reason(reason: dict[str, Any], status: str) -> str:
-    if status == "SUCCESS":
-        return ""
-    kind = reason.get("Reason", "")
-    if kind == "TaskKilled":
-        return str(reason.get("Kill Reason", ""))
-    if kind == "ExceptionFailure":
-        trace = (reason.get("Full Stack Trace") or "").strip().splitlines()
-        return trace[0] if trace else f"{reason.get('Class Name', '')}: {reason.get('Description', '')}"
-    return str(kind)
+# What a scan raises on a line that is JSON but not a Spark event as the listener writes it.
+NOT_AN_EVENT = (AttributeError, KeyError, TypeError, ValueError)
+EVENT_LINES = "the JSON lines Spark's event logging listener writes"
 
 
-def task_record(event: dict[str, Any]) -> Record:
-    """A SparkListenerTaskEnd as a task record in the schema (times and delays as the REST API derives them)."""
-    info = event.get("Task Info", {})
-    metrics = event.get("Task Metrics") or {}
-    launched, finished = int(info.get("Launch Time", 0)), int(info.get("Finish Time", 0))
-    status = task_status(bool(info.get("Failed")), bool(info.get("Killed")), finished > 0)
-    fetch_start = int(info.get("Getting Result Time", 0) or 0)
-    record: Record = {
-        "stageId": int(event["Stage ID"]),
-        "stageAttemptId": int(event.get("Stage Attempt ID", 0)),
-        "taskId": int(info["Task ID"]),
-        "index": int(info.get("Index", 0)),
-        "attempt": int(info.get("Attempt", 0)),
-        "launchTime": launched,
-        "finishTime": finished,
-        "taskDuration": finished - launched if finished else 0,
-        "gettingResultTime": finished - fetch_start if fetch_start > 0 else 0,
-        "executorId": info.get("Executor ID", ""),
-        "host": info.get("Host", ""),
-        "taskLocality": info.get("Locality", ""),
-        "speculative": bool(info.get("Speculative", False)),
-        "status": status,
-        "killReason": _end_reason(event.get("Task End Reason") or {}, status),
-    }
-    for name, path in _TASK_PATHS.items():
-        value = _dig(metrics, path)
-        record[name] = ns_to_ms(value) if name in NS_METRICS else int(value)
-    with_totals(record)
-    busy = record["executorRunTime"] + record["executorDeserializeTime"] + record["resultSerializationTime"]
-    record["schedulerDelayTime"] = max(0, record["taskDuration"] - busy - record["gettingResultTime"])
-    return record
+@dataclass(frozen=True)
+class Refusal:
+    """The first event a scan could not take: its number in the log, its `Event` name and why."""
+
+    number: int
+    kind: Any
+    error: Exception
+
+    @classmethod
+    def of(cls, number: int, event: Any, error: Exception) -> Refusal:
+        kind = event.get("Event", "?") if isinstance(event, dict) else type(event).__name__
+        return cls(number, kind, error)
+
+    def __str__(self) -> str:
+        return (f"event {self.number} = {self.kind!r} is not valid ({type(self.error).__name__}: {self.error}); "
+                f"allowed: {EVENT_LINES}")
 
 
-class _Replay:
-    """Folds events into job, stage and task records (one pass, like the History Server's listener)."""
+@dataclass
+class EventLog:
+    """One pass over one application's log: the path as given, its files, its records, and the scans' refusals."""
 
-    def __init__(self) -> None:
-        self.jobs: dict[int, Record] = {}
-        self.stages: dict[tuple[int, int], Record] = {}
-        self.stage_ns: dict[tuple[int, int], dict[str, int]] = {}
-        self.tasks: list[Record] = []
-        self.app_id = ""
-        self.start = self.end = 0
+    path: Path
+    files: list[Path]
+    records: Records
+    refusals: list[tuple[Scan, Refusal]] = field(default_factory=list)
 
-    def feed(self, event: dict[str, Any]) -> None:
-        handler = getattr(self, "on_" + event.get("Event", "").removeprefix("SparkListener"), None)
-        if handler is not None:
-            handler(event)
+    def refusal(self, scan: Scan) -> Refusal | None:
+        """Why `scan` stopped early (the first event it refused), or None when it saw the whole log."""
+        return next((refusal for fed, refusal in self.refusals if fed is scan), None)
 
-    def on_ApplicationStart(self, e: dict[str, Any]) -> None:
-        self.app_id, self.start = e.get("App ID", ""), int(e.get("Timestamp", 0))
 
-    def on_ApplicationEnd(self, e: dict[str, Any]) -> None:
-        self.end = int(e.get("Timestamp", 0))
+def _is_listener_event(event: Any) -> bool:
+    name = event.get("Event") if isinstance(event, dict) else None
+    return isinstance(name, str) and name.startswith("SparkListener")
 
-    def on_JobStart(self, e: dict[str, Any]) -> None:
-        props = e.get("Properties") or {}
-        infos = sorted(e.get("Stage Infos", []), key=lambda s: s.get("Stage ID", 0))
-        tags = [t for t in (props.get("spark.job.tags") or "").split(",") if t]
-        self.jobs[int(e["Job ID"])] = {
-            "jobId": int(e["Job ID"]),
-            "name": infos[-1].get("Stage Name", "") if infos else "",
-            "status": "RUNNING",
-            "submissionTime": int(e.get("Submission Time", 0)),
-            "completionTime": 0,
-            "duration": None,
-            "stageIds": tuple(int(s) for s in e.get("Stage IDs", [])),
-            "jobTags": user_tags(tags),
-        }
 
-    def on_JobEnd(self, e: dict[str, Any]) -> None:
-        job = self.jobs.get(int(e["Job ID"]))
-        if job is None:
-            return
-        job["completionTime"] = int(e.get("Completion Time", 0))
-        job["duration"] = job["completionTime"] - job["submissionTime"]
-        result = (e.get("Job Result") or {}).get("Result", "")
-        job["status"] = "SUCCEEDED" if result == "JobSucceeded" else "FAILED"
+def _feed(live: list[Scan], number: int, event: Any, refusals: list[tuple[Scan, Refusal]]) -> list[Scan]:
+    """Give `event` to every scan still fed; the scans that refuse it leave the pass, their refusal kept."""
+    still = []
+    for scan in live:
+        try:
+            scan.event(event)
+        except NOT_AN_EVENT as exc:
+            refusals.append((scan, Refusal.of(number, event, exc)))
+        else:
+            still.append(scan)
+    return still
 
-    def on_StageSubmitted(self, e: dict[str, Any]) -> None:
-        info, props = e.get("Stage Info", {}), e.get("Properties") or {}
-        key = (int(info["Stage ID"]), int(info.get("Stage Attempt ID", 0)))
-        self.stages[key] = {
-            "stageId": key[0],
-            "attemptId": key[1],
-            "name": info.get("Stage Name", ""),
-            "status": "ACTIVE",
-            "submissionTime": int(info.get("Submission Time", 0) or 0),
-            "completionTime": 0,
-            "stageDuration": 0,
-            "numTasks": int(info.get("Number of Tasks", 0)),
-            "numKilledTasks": 0,
-            "numFailedTasks": 0,
-            "pool": props.get("spark.scheduler.pool") or "default",
-        }
-        self.stage_ns[key] = {name: 0 for name in METRICS}
 
-    def on_StageCompleted(self, e: dict[str, Any]) -> None:
-        info = e.get("Stage Info", {})
-        stage = self.stages.get((int(info["Stage ID"]), int(info.get("Stage Attempt ID", 0))))
-        if stage is None:
-            return
-        stage["submissionTime"] = int(info.get("Submission Time", 0) or stage["submissionTime"])
-        stage["completionTime"] = int(info.get("Completion Time", 0) or 0)
-        if stage["submissionTime"] and stage["completionTime"]:
-            stage["stageDuration"] = stage["completionTime"] - stage["submissionTime"]
-        stage["status"] = "FAILED" if info.get("Failure Reason") else "COMPLETE"
+def read(path: str | Path, *scans: Scan) -> EventLog:
+    """Read one application's log once, feeding every event to measurement's replay and to each of `scans`.
 
-    def on_TaskEnd(self, e: dict[str, Any]) -> None:
-        task = task_record(e)
-        self.tasks.append(task)
-        key = (task["stageId"], task["stageAttemptId"])
-        stage, totals = self.stages.get(key), self.stage_ns.get(key)
-        if stage is None or totals is None:
-            return
-        stage["numKilledTasks"] += task["status"] == "KILLED"
-        stage["numFailedTasks"] += task["status"] == "FAILED"
-        metrics = e.get("Task Metrics") or {}
-        for name, path in _TASK_PATHS.items():
-            totals[name] += int(_dig(metrics, path))
-
-    def records(self) -> Records:
-        jobs = [self.jobs[k] for k in sorted(self.jobs)]
-        owner = attribute_stages(jobs)
-        stages = []
-        for key, stage in sorted(self.stages.items()):
-            job = owner.get(key[0])
-            totals = self.stage_ns[key]
-            stage.update({"jobId": job["jobId"] if job else -1, "jobTags": job["jobTags"] if job else ()})
-            for name in METRICS:
-                if name in _TASK_PATHS:
-                    stage[name] = ns_to_ms(totals[name]) if name in NS_METRICS else totals[name]
-            stages.append(with_totals(stage))
-        pools = {(s["stageId"], s["attemptId"]): s["pool"] for s in stages}
-        tasks = [finish_task(t, owner, pools) for t in self.tasks]
-        elapsed = (self.end or max([self.start, *(t["finishTime"] for t in tasks)])) - self.start
-        return Records(jobs, stages, tasks, window_ms=max(0, elapsed), source="eventlog", app_id=self.app_id)
+    The replay refusing an event ends the pass with one MeasureError naming the event: without
+    records no report stands. A scan refusing one is fed no further and its refusal is kept
+    (`EventLog.refusal`), so its analysis can say why it is not available while the records stand.
+    A file in which no line is a Spark listener event is not an event log, and is refused.
+    """
+    replay, live = RecordsScan(), list(scans)
+    refusals: list[tuple[Scan, Refusal]] = []
+    files = event_files(path)
+    spark_events = 0
+    for number, event in enumerate(read_events(files), 1):
+        try:
+            replay.event(event)
+        except NOT_AN_EVENT as exc:
+            raise MeasureError(f"spark-sched report: {path}: {Refusal.of(number, event, exc)}") from exc
+        spark_events += _is_listener_event(event)
+        live = _feed(live, number, event, refusals)
+    if not spark_events:
+        raise MeasureError(f"spark-sched report: {path} is not a Spark event log: no line in it is a Spark listener "
+                           "event; allowed: the log Spark writes with spark.eventLog.enabled=true")
+    return EventLog(Path(path), files, replay.result(), refusals)
 
 
 def load(path: str | Path) -> Records:
     """One application's records from its event log (file, rolling directory, or a directory holding one log)."""
-    replay = _Replay()
-    for number, event in enumerate(read_events(event_files(path)), 1):
-        try:
-            replay.feed(event)
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:  # a line that is JSON but no Spark event
-            kind = event.get("Event", "?") if isinstance(event, dict) else type(event).__name__
-            raise MeasureError(
-                f"spark-sched report: {path}: event {number} = {kind!r} is not valid ({type(exc).__name__}: {exc}); "
-                "allowed: the JSON lines Spark's event logging listener writes"
-            ) from exc
-    return replay.records()
+    return read(path).records

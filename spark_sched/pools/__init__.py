@@ -11,8 +11,8 @@ with pool("alice"):                            # raises for a pool the app did n
 ```
 """
 
-from spark_sched.pools.conf import pool_conf, render_into
-from spark_sched.pools.context import loaded_pools, pool
+from spark_sched.pools.conf import POOL_PROPERTY, fair_conf, pool_conf, pools_xml, render_into, write_pools_xml
+from spark_sched.pools.context import loaded_pools, local_property, pool
 from spark_sched.pools.flatten import Flattened, LeafPool, flatten, leaf_shares
 from spark_sched.pools.load import check_pools, load_flattened, load_pools, parse_pools
 from spark_sched.pools.model import Pool, PoolError, PoolTree, Problem
@@ -20,6 +20,7 @@ from spark_sched.pools.toml_io import dump_toml
 from spark_sched.pools.xml_io import render_xml
 
 __all__ = [
+    "POOL_PROPERTY",
     "Flattened",
     "LeafPool",
     "Pool",
@@ -28,14 +29,18 @@ __all__ = [
     "Problem",
     "check_pools",
     "dump_toml",
+    "fair_conf",
     "flatten",
     "leaf_shares",
     "load_flattened",
     "load_pools",
     "loaded_pools",
+    "local_property",
     "parse_pools",
     "pool",
     "pool_conf",
+    "pools_xml",
     "render_into",
     "render_xml",
+    "write_pools_xml",
 ]

@@ -30,13 +30,14 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 
-def _spark_context(spark: SparkSession | SparkContext | None) -> SparkContext:
+def spark_context(spark: SparkSession | SparkContext | None) -> SparkContext:
+    """The SparkContext of `spark`, or the active one when None (a PoolError when none is running)."""
     from pyspark import SparkContext
 
     if spark is None:
         active = SparkContext._active_spark_context
         if active is None:
-            raise PoolError("pool(): no active SparkContext; start a session first (configure(builder, pools=...))")
+            raise PoolError("no active SparkContext; start a session first (configure(builder, pools=...))")
         return active
     return spark if isinstance(spark, SparkContext) else spark.sparkContext
 
@@ -56,7 +57,7 @@ def _names_in(path: str, mtime_ns: int) -> tuple[str, ...]:
 
 def loaded_pools(spark: SparkSession | SparkContext | None = None) -> list[str]:
     """The pools a job may name in this application: its allocation file's pools and `default`."""
-    conf = _spark_context(spark).getConf()
+    conf = spark_context(spark).getConf()
     mode = (conf.get(MODE_KEY) or "FIFO").strip().upper()
     if mode != FAIR:
         raise PoolError(
@@ -79,13 +80,28 @@ def pool(name: str, spark: SparkSession | SparkContext | None = None) -> Iterato
     Raises PoolError when the application did not load a pool of that name, instead
     of letting Spark create it; `spark` defaults to the active SparkContext.
     """
-    sc = _spark_context(spark)
+    sc = spark_context(spark)
     names = loaded_pools(sc)
     if name not in names:
         raise PoolError(f"pool = {name!r} is not in the loaded pool configuration; allowed: {', '.join(names)}")
-    previous = sc.getLocalProperty(POOL_PROPERTY)
-    sc.setLocalProperty(POOL_PROPERTY, name)
-    try:
+    with local_property(sc, POOL_PROPERTY, name):
         yield name
+
+
+@contextmanager
+def local_property(sc: SparkContext, key: str, value: str | None) -> Iterator[None]:
+    """Set a SparkContext local property for this thread inside the block (None removes it); restore it on exit."""
+    previous = sc.getLocalProperty(key)
+    _set_local(sc, key, value)
+    try:
+        yield
     finally:
-        sc.setLocalProperty(POOL_PROPERTY, previous)  # type: ignore[arg-type]  # None removes the property
+        _set_local(sc, key, previous)
+
+
+def _set_local(sc: SparkContext, key: str, value: str | None) -> None:
+    """Spark removes a local property set to null; pyspark's signature admits only text, so None goes to the JVM."""
+    if value is not None:
+        sc.setLocalProperty(key, value)
+    elif sc._jsc is not None:
+        sc._jsc.setLocalProperty(key, None)

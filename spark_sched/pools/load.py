@@ -42,15 +42,23 @@ def check_pools(path: str | os.PathLike[str], cores: int | None = None) -> tuple
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        if isinstance(exc, UnicodeDecodeError):
-            reason = f"not UTF-8 (byte {exc.start}: {exc.object[exc.start:exc.start + 1]!r})"
-        else:
-            reason = exc.strerror or type(exc).__name__
-        return PoolTree((), source), [Problem(source, None, "pool file", reason, "a readable TOML or XML file")]
+        return PoolTree((), source), [_unreadable(source, exc)]
     tree, problems = parse_pools(text, source, file_format(file, text))
     if not problems:
         problems += capacity_warnings(flatten(tree), cores, source)
     return tree, problems
+
+
+def _unreadable(source: str, exc: OSError | UnicodeDecodeError) -> Problem:
+    """Why the file could not be read, naming it: missing, unreadable, or not UTF-8 text."""
+    allowed = "a readable TOML or XML file"
+    if isinstance(exc, UnicodeDecodeError):
+        reason = f"not UTF-8 (byte {exc.start}: {exc.object[exc.start:exc.start + 1]!r})"
+        return Problem(source, None, "pool file", reason, allowed)
+    if isinstance(exc, FileNotFoundError):
+        return Problem(source, None, "pool file", source, allowed, verdict="does not exist")
+    return Problem(source, None, "pool file", source, allowed,
+                   verdict=f"cannot be read ({exc.strerror or type(exc).__name__})")
 
 
 def load_pools(path: str | os.PathLike[str]) -> PoolTree:

@@ -82,13 +82,14 @@ class Problem:
     value: Any
     allowed: str
     warning: bool = False
+    verdict: str = "is not valid"  # what is wrong with the value ("does not exist" for a missing file)
 
     def __str__(self) -> str:
         where = f"{self.source}: " if self.source else ""
         if self.warning:
             return printable(f"{where}warning: {self.allowed}")
         pool = f"pool {self.pool!r}: " if self.pool is not None else ""
-        return printable(f"{where}{pool}{self.field} = {self.value!r} is not valid; allowed: {self.allowed}")
+        return printable(f"{where}{pool}{self.field} = {self.value!r} {self.verdict}; allowed: {self.allowed}")
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from spark_sched.errors import SettingsError
+from spark_sched.jobscope import TAG_PREFIX, job_scope
+from spark_sched.pools.conf import fair_conf as pools_fair_conf
+from spark_sched.pools.conf import pools_xml, write_pools_xml
+from spark_sched.pools.model import FAIR, Pool
 
 if TYPE_CHECKING:
     from pyspark import SparkContext
 
-TAG_PREFIX = "spark-sched"
-POOL_PROPERTY = "spark.scheduler.pool"
+POOLS_SOURCE = "spark_sched.priority classes"  # names the classes' pools in the rendered file's header
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
@@ -105,37 +108,25 @@ class JobTags:
 def tagged(sc: SparkContext, cls: PriorityClass, job_id: str, attempt: int = 0) -> Iterator[JobTags]:
     """Run the enclosed Spark actions in `cls`'s pool with the priority / job / attempt tags (this thread only)."""
     tags = JobTags(cls.name, job_id, attempt)
-    previous_pool = sc.getLocalProperty(POOL_PROPERTY)
-    sc.setLocalProperty(POOL_PROPERTY, cls.pool)
-    for tag in tags.all():
-        sc.addJobTag(tag)
-    try:
+    with job_scope(sc, pool=cls.pool, tags=tags.all()):
         yield tags
-    finally:
-        for tag in tags.all():
-            sc.removeJobTag(tag)
-        sc.setLocalProperty(POOL_PROPERTY, previous_pool)  # type: ignore[arg-type]
 
 
 def pool_xml(classes: Sequence[PriorityClass] = DEFAULT_CLASSES) -> str:
     """fairscheduler.xml for the classes' pools (FAIR inside each pool), rendered by `spark_sched.pools`."""
-    from spark_sched.pools.flatten import flatten
-    from spark_sched.pools.model import FAIR, Pool, PoolTree
-    from spark_sched.pools.xml_io import render_xml
-
-    pools = {c.pool: Pool(c.pool, FAIR, c.weight, c.min_share) for c in classes}  # one pool per name
-    tree = PoolTree(tuple(pools.values()), "priority classes")
-    return render_xml(flatten(tree), "spark_sched.priority classes")
+    return pools_xml(_pools(classes), POOLS_SOURCE)
 
 
 def write_pool_file(directory: str | Path, classes: Sequence[PriorityClass] = DEFAULT_CLASSES) -> Path:
     """Write the classes' pool file into `directory` and return its path (for spark.scheduler.allocation.file)."""
-    path = Path(directory) / "priority-pools.xml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(pool_xml(classes))
-    return path
+    return write_pools_xml(Path(directory) / "priority-pools.xml", _pools(classes), POOLS_SOURCE)
 
 
 def fair_conf(pool_file: Path) -> dict[str, str]:
     """The Spark conf that turns FAIR mode on with the given pool file."""
-    return {"spark.scheduler.mode": "FAIR", "spark.scheduler.allocation.file": str(pool_file)}
+    return pools_fair_conf(pool_file)
+
+
+def _pools(classes: Sequence[PriorityClass]) -> list[Pool]:
+    """One FAIR pool per pool name the classes use, with its class's weight and minShare."""
+    return list({c.pool: Pool(c.pool, FAIR, c.weight, c.min_share) for c in classes}.values())

@@ -26,14 +26,16 @@ naming the file, the key, the value and what is allowed.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from spark_sched.errors import SettingsError
 from spark_sched.priority.classes import DEFAULT_CLASSES, PriorityClass
-from spark_sched.priority.guard import GUARDS, Guard, guard
-from spark_sched.priority.policies import POLICIES
+from spark_sched.priority.policy.guards import GUARDS, Guard, guard
+from spark_sched.priority.policy.policies import POLICIES
+from spark_sched.settings_file import read_settings_file
 
 TRIGGERS = ("tasks", "predict")
 _GUARD_OPTIONS: dict[str, dict[str, type]] = {
@@ -137,3 +139,13 @@ def parse_priority(body: Any, source: str) -> PrioritySettings:
         trigger=_choice("priority.trigger", body.get("trigger", "tasks"), TRIGGERS, source),
         classes=_classes(body["classes"], source) if "classes" in body else DEFAULT_CLASSES,
     )
+
+
+def load_priority_settings(path: str | os.PathLike[str] | None = None) -> PrioritySettings:
+    """The `[priority]` section of the settings file (`path`, else `conf/spark-sched.toml`), else the defaults.
+
+    What `spark_sched.config.load_settings(path).priority` gives, read without the rest of the settings model.
+    """
+    found = read_settings_file(path)
+    data, source = found if found is not None else ({}, "defaults")
+    return parse_priority(data.get("priority", {}), source)

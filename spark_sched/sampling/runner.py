@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pyspark import RDD, StorageLevel
 
+from spark_sched.jobscope import job_scope
 from spark_sched.sampling.blocks import Block, BlockSource
 from spark_sched.sampling.cached import CachedBlocks
 from spark_sched.sampling.errors import SamplingError
@@ -68,18 +68,6 @@ class KmnRun:
         return sum(1 for host in self.placement.values() if host is not None)
 
 
-@contextmanager
-def job_tags(sc: Any, tags: Sequence[str]) -> Iterator[None]:
-    """Tag every job this thread submits inside the block."""
-    for tag in tags:
-        sc.addJobTag(tag)
-    try:
-        yield
-    finally:
-        for tag in tags:
-            sc.removeJobTag(tag)
-
-
 def as_source(source: Any) -> BlockSource:
     """An RDD or DataFrame becomes CachedBlocks; a source with `blocks()` and `to_rdd(sc)` is used as is."""
     if hasattr(source, "blocks") and hasattr(source, "to_rdd"):
@@ -126,8 +114,9 @@ def any_k_of_n(
     a dict / `Stratified` of per-stratum counts, or a callable judging a list of
     `Block`s. Without `downstream` the result is the list `runJob` returns; with
     it, `fn` is the upstream stage and the result is `downstream(rdd_of_K_outputs)`.
-    The job tags `<tag>`, `<tag>:blocks=<ids>` (`:outputs=` for the downstream)
-    and `<tag>:seed=<seed>` record the decision; the same seed repeats it.
+    The job tags `<tag>` (default `spark-sched-kmn-<id>`), `spark-sched-blocks-<ids>`
+    (`upstream`/`outputs` for the two stages) and `spark-sched-seed-<seed>` record
+    the decision; the same seed repeats it.
     """
     rule = resolve_rule(sampling)
     extra = _check_extra(extra)
@@ -150,7 +139,7 @@ def _input_stage(rdd: RDD, blocks: list[Block], k: int, fn: PartitionFn, rule: S
     choice = choose_input(blocks, k, snap, rule, seed)
     sc = rdd.context
     started = time.monotonic()
-    with job_tags(sc, decision_tags(tag, "blocks", choice.chosen, seed)):
+    with job_scope(sc, tags=decision_tags(tag, "blocks", choice.chosen, seed)):
         result = sc.runJob(rdd, fn, partitions=list(choice.chosen))
     run_ms = (time.monotonic() - started) * 1000
     return KmnRun(tag, result, choice.chosen, choice.chosen, choice.placement, choice.decision_ms, seed, rule.name,
@@ -188,7 +177,7 @@ def _two_stages(rdd: RDD, blocks: list[Block], k: int, fn: PartitionFn, downstre
     choice: InputChoice = choose_input(blocks, m, snap, first, seed)
     ids = list(choice.chosen)
     if m == k:  # nothing to choose among upstream outputs: one pipeline, as Spark would run it
-        with job_tags(rdd.context, decision_tags(tag, "blocks", ids, seed)):
+        with job_scope(rdd.context, tags=decision_tags(tag, "blocks", ids, seed)):
             result = downstream(prune(rdd, ids).mapPartitions(fn))
         return KmnRun(tag, result, tuple(ids), tuple(ids), choice.placement, choice.decision_ms, seed, rule.name)
     up = prune(rdd, ids).mapPartitions(fn).persist(StorageLevel.MEMORY_ONLY)
@@ -219,7 +208,7 @@ def _two_stages(rdd: RDD, blocks: list[Block], k: int, fn: PartitionFn, downstre
         done, failed = jobs.snapshot()
         used = sorted(o.id for o in best)
         positions = [ids.index(i) for i in used]
-        with job_tags(rdd.context, decision_tags(tag, "outputs", used, seed)):
+        with job_scope(rdd.context, tags=decision_tags(tag, "outputs", used, seed)):
             result = downstream(prune(up, positions))
     finally:
         jobs.cancel()

@@ -16,6 +16,8 @@ from typing import Any
 
 from pyspark import RDD, InheritableThread
 
+from spark_sched.jobscope import job_scope
+
 
 def nbytes(record: Any) -> int:
     """Approximate bytes of one record: exact for bytes/str, summed over tuples, pickled size otherwise."""
@@ -66,11 +68,10 @@ class UpstreamJobs:
 
     def _run(self, position: int) -> None:
         sc = self.rdd.context
-        for tag in (*self.tags, self.cancel_tag, f"{self.cancel_tag}={position}"):
-            sc.addJobTag(tag)
-        began = time.monotonic()
         try:
-            size = sc.runJob(self.rdd, _size, partitions=[position])[0]
+            with job_scope(sc, tags=(*self.tags, self.cancel_tag, f"{self.cancel_tag}={position}")):
+                began = time.monotonic()
+                size = sc.runJob(self.rdd, _size, partitions=[position])[0]
         except Exception as exc:  # noqa: BLE001 - a cancelled or failed job: recorded, decided on by the caller
             with self.lock:
                 self.failed[position] = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from spark_sched.bench.application import ALL_EXECUTORS_FIRST, bench_builder, link_traffic
 from spark_sched.locality import LOCAL_LEVELS, RESET_KEY, LocalityWait, inputs_from_tasks, local_fraction, miss_penalty
 from spark_sched.locality.achieved import level_name, task_seconds
 
@@ -82,17 +83,12 @@ class Workload:
 
     def __init__(self, master: str, state_dir: str, params: dict[str, Any], name: str, wait: LocalityWait) -> None:
         from pyspark import StorageLevel
-        from pyspark.sql import SparkSession
-
-        from spark_sched import configure
 
         self.params, self.state_dir = params, state_dir
         # Started with the first run's wait, so the event log's environment states the wait that run had.
-        builder = configure(SparkSession.builder, master=master, state_dir=state_dir, app_name=name, locality=wait)
         # Every executor registered before the data is cached, so each holds its share of the partitions.
-        builder = builder.config("spark.executor.memory", "800m").config("spark.scheduler.mode", "FAIR")
-        builder = builder.config("spark.scheduler.minRegisteredResourcesRatio", "1.0")
-        self.spark = builder.config("spark.scheduler.maxRegisteredResourcesWaitingTime", "120s").getOrCreate()
+        conf = {"spark.executor.memory": "800m", "spark.scheduler.mode": "FAIR", **ALL_EXECUTORS_FIRST}
+        self.spark = bench_builder(master, state_dir, name, conf, locality=wait).getOrCreate()
         self.sc = self.spark.sparkContext
         size = params["partition_mb"] << 20
 
@@ -107,21 +103,17 @@ class Workload:
         from pyspark import InheritableThread
 
         from spark_sched.measure import measure
-        from spark_sched.testbed import Testbed, cross_rack_bytes, is_shaped, link_delta
 
         set_waits(self.sc, wait)
-        shaped = is_shaped(Path(self.state_dir) / "cluster")
-        testbed = Testbed(Path(self.state_dir) / "cluster") if shaped else None
-        before = testbed.links() if testbed else []
-        stop = threading.Event()
-        thread = InheritableThread(target=background, args=(self.sc, self.params, stop), daemon=True)
-        with measure(self.spark) as m:
-            thread.start()
-            job_ms = iterate(self.sc, self.data, self.params)
-            stop.set()
-            thread.join()
-        cross = float(cross_rack_bytes(link_delta(before, testbed.links()))) if testbed else float("nan")
-        return {"job_ms": job_ms, "cross_rack_bytes": cross, **facts(m.tasks())}
+        with link_traffic(Path(self.state_dir) / "cluster") as traffic:
+            stop = threading.Event()
+            thread = InheritableThread(target=background, args=(self.sc, self.params, stop), daemon=True)
+            with measure(self.spark) as m:
+                thread.start()
+                job_ms = iterate(self.sc, self.data, self.params)
+                stop.set()
+                thread.join()
+        return {"job_ms": job_ms, "cross_rack_bytes": traffic.cross_rack_bytes(), **facts(m.tasks())}
 
     def stop(self) -> None:
         self.spark.stop()

@@ -1,6 +1,6 @@
 """`composer`: does runtime composition approach the best fixed composition per workload class?
 
-A mixed workload (`spark_sched.composer.workload`: tiny ~50 ms-task jobs,
+A mixed workload (`spark_sched.workloads.mixed`: tiny ~50 ms-task jobs,
 medium, skewed large-task jobs and a HIGH stream, sporadic Poisson arrivals,
 seeded per repetition so every variant gets the same never-repeating jobs) runs
 on a local standalone cluster of 3 workers x 1 core, all variants in one
@@ -46,7 +46,7 @@ import numpy as np
 from spark_sched.bench.application import BenchApplication
 from spark_sched.bench.base import BenchContext, TargetSpec
 from spark_sched.bench.experiments._common import absolute, paired, ratio
-from spark_sched.composer.workload import KINDS, Job, Outcome, RunResult, WorkloadParams
+from spark_sched.workloads.mixed import WORKLOAD_KINDS, Job, Outcome, RunResult, WorkloadParams
 
 PROFILES = Path(__file__).resolve().parents[3] / "conf" / "compositions.toml"
 FIXED = ("natural", "coarse", "fine", "stream_first")
@@ -80,7 +80,7 @@ class ComposerExperiment:
 
     def setup(self, ctx: BenchContext) -> None:
         from spark_sched.composer import composer, load_compositions
-        from spark_sched.composer.workload import generate, run_composed, run_workload
+        from spark_sched.workloads.mixed import generate, run_composed, run_workload
 
         self.runs, self.outcomes, self.warmup = {}, {}, []
         self.app = BenchApplication(ctx, "composer", WORKERS, CORES)
@@ -105,7 +105,7 @@ class ComposerExperiment:
     # -- runs ------------------------------------------------------------------------------------------------
 
     def run(self, variant: str, repetition: int, ctx: BenchContext) -> dict[str, float]:
-        from spark_sched.composer.workload import Runner, generate, run_composed, run_plain, run_workload
+        from spark_sched.workloads.mixed import Runner, generate, run_composed, run_plain, run_workload
 
         jobs = generate(SEED + repetition, self.params)
         runner: Runner
@@ -153,7 +153,7 @@ class ComposerExperiment:
                   for v in (*fixed, "spark_default", "composer")}
         ratios["composer_vs_spark_default"] = ratio(variants, "composer", "spark_default", "total_job_ms")
         ratios["composer_stream_p99_vs_spark_default"] = ratio(variants, "composer", "spark_default", "stream_p99_ms")
-        best = {k: min(fixed, key=lambda v: variants.get(v, {}).get(f"job_ms_{k}", math.inf)) for k in KINDS}
+        best = {k: min(fixed, key=lambda v: variants.get(v, {}).get(f"job_ms_{k}", math.inf)) for k in WORKLOAD_KINDS}
         ratios.update(self._oracle(best, variants, ctx))
         self._plot(best, ctx)
         return ratios
@@ -164,9 +164,9 @@ class ComposerExperiment:
         ctx.params["oracle"] = ("informational, not judged: per class the fixed composition with the lowest "
                                 "median class time, summed per repetition; biased low (a minimum of noisy medians)")
         ctx.params["oracle_choice"] = {k: v.removeprefix("fixed_") for k, v in best.items()}
-        reps = [rep for rep in self.runs.get(best[KINDS[0]], {})
-                if all(f"job_ms_{k}" in self.runs.get(best[k], {}).get(rep, {}) for k in KINDS)]
-        oracle_runs = {rep: sum(self.runs[best[k]][rep][f"job_ms_{k}"] for k in KINDS) for rep in reps}
+        reps = [rep for rep in self.runs.get(best[WORKLOAD_KINDS[0]], {})
+                if all(f"job_ms_{k}" in self.runs.get(best[k], {}).get(rep, {}) for k in WORKLOAD_KINDS)]
+        oracle_runs = {rep: sum(self.runs[best[k]][rep][f"job_ms_{k}"] for k in WORKLOAD_KINDS) for rep in reps}
         if not oracle_runs:
             return {}
         oracle = statistics.median(oracle_runs.values())
@@ -180,17 +180,17 @@ class ComposerExperiment:
                 for v in (*(f"fixed_{n}" for n in FIXED), "spark_default", "composer")}
 
     def _plot(self, best: dict[str, str], ctx: BenchContext) -> None:
-        from spark_sched.composer.regret import cumulative_regret, per_work, plot_regret
+        from spark_sched.workloads.regret import cumulative_regret, per_work, plot_regret
 
         learned = self.warmup + self.outcomes.get("composer", [])
         curves: dict[str, np.ndarray] = {}
         final: dict[str, float] = {}
-        for kind in KINDS:
+        for kind in WORKLOAD_KINDS:
             ratio = per_work([o for o in self.outcomes[best[kind]] if o.job.kind == kind])
             curves[kind] = cumulative_regret([o for o in learned if o.job.kind == kind], ratio)
             final[kind] = round(float(curves[kind][-1]) / 1000.0, 2) if len(curves[kind]) else 0.0
         ctx.params["final_regret_s"] = final
-        warm = {k: sum(1 for o in self.warmup if o.job.kind == k) for k in KINDS}
+        warm = {k: sum(1 for o in self.warmup if o.job.kind == k) for k in WORKLOAD_KINDS}
         plot_regret(curves, warm, ctx.out_dir / "composer-regret.png")
 
     def teardown(self, ctx: BenchContext) -> None:
@@ -219,7 +219,7 @@ def _forced(name: str, comp: Any) -> Any:
 def _metrics(result: RunResult) -> dict[str, float]:
     done = [o for o in result.outcomes if o.job_ms == o.job_ms]
     metrics: dict[str, float] = {"total_job_ms": sum(o.job_ms for o in done)}
-    for kind in KINDS:
+    for kind in WORKLOAD_KINDS:
         metrics[f"job_ms_{kind}"] = sum(o.job_ms for o in done if o.job.kind == kind)
     stream = [o.job_ms for o in done if o.job.kind == "stream"]
     metrics["stream_p99_ms"] = float(np.percentile(stream, 99)) if stream else float("nan")

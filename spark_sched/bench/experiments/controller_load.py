@@ -40,8 +40,10 @@ from typing import Any
 from spark_sched.bench.application import BenchApplication
 from spark_sched.bench.base import BenchContext, TargetSpec
 from spark_sched.bench.experiments._common import absolute, ratio
-from spark_sched.priority.controller import PriorityController
+from spark_sched.plots import figure
+from spark_sched.priority import PriorityController
 from spark_sched.priority.streaming import percentile
+from spark_sched.workloads.arrivals import HighArrivals
 
 WORKERS, CORES = 3, 1
 QUEUED = (10, 100, 1_000, 10_000)
@@ -102,34 +104,6 @@ def jvm_heap_mb(spark: Any) -> float:
     runtime = spark._jvm.java.lang.Runtime.getRuntime()
     spark._jvm.java.lang.System.gc()
     return float(runtime.totalMemory() - runtime.freeMemory()) / 2**20
-
-
-class HighArrivals:
-    """HIGH jobs arriving at a fixed rate through the controller's `run_high`."""
-
-    def __init__(self, controller: PriorityController, per_s: float) -> None:
-        self.controller = controller
-        self.every_s = 1.0 / per_s
-        self.runs: list[Any] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="bench-high-arrivals", daemon=True)
-
-    def start(self) -> HighArrivals:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _loop(self) -> None:
-        next_at = time.monotonic()
-        while not self._stop.is_set():
-            i = len(self.runs)
-            self.runs.append(self.controller.run_high(f"high-{i}", lambda s: s.sparkContext.parallelize([1, 2], 2)
-                                                      .count()))
-            next_at += self.every_s
-            self._stop.wait(max(0.0, next_at - time.monotonic()))
 
 
 class ControllerLoadExperiment:
@@ -193,7 +167,9 @@ def run_load(spark: Any, work: Path, queued: int, seconds: float) -> dict[str, f
     """One run: `queued` LOW jobs kept queued, HIGH arriving, for `seconds`; then account for every job."""
     from spark_sched.priority.classes import DEFAULT_CLASSES
     from spark_sched.priority.durable import DurableQueue, DurableRunner
+    from spark_sched.workloads import register_job_kinds
 
+    register_job_kinds()  # range_sum: the LOW job this bench queues
     queue = DurableQueue(work)
     controller = TimedController(spark, "requeue", classes=DEFAULT_CLASSES)
     runner = DurableRunner(controller, queue, work / "batch", in_flight=2)
@@ -260,30 +236,21 @@ def run_load(spark: Any, work: Path, queued: int, seconds: float) -> dict[str, f
 
 def plot_scaling(variants: dict[str, dict[str, float]], path: Path) -> Path:
     """Decision time p50/p99 (and the dispatcher's p99) against jobs queued, log-x."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     rows = sorted(variants.values(), key=lambda v: v["queued"])
     xs = [v["queued"] for v in rows]
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    ax.plot(xs, [v["decision_p50_ms"] for v in rows], "o-", label="decision p50")
-    ax.plot(xs, [v["decision_p99_ms"] for v in rows], "s-", label="decision p99")
-    ax.plot(xs, [v["decision_cpu_p99_ms"] for v in rows], "d-", label="decision CPU p99")
-    ax.plot(xs, [v["read_p99_ms"] for v in rows], "v:", label="scheduler read p99 (wall)")
-    ax.plot(xs, [v["dispatch_p99_ms"] for v in rows], "^--", label="queue dispatch p99")
-    ax.axhline(TARGET_DECISION_MS, color="grey", linestyle=":", label=f"target p99 {TARGET_DECISION_MS:g} ms")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("LOW jobs queued")
-    ax.set_ylabel("ms")
-    ax.set_title("Priority controller: decision time vs queued jobs (10 HIGH/s)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    with figure(path, figsize=(6, 3.6)) as (_, ax):
+        ax.plot(xs, [v["decision_p50_ms"] for v in rows], "o-", label="decision p50")
+        ax.plot(xs, [v["decision_p99_ms"] for v in rows], "s-", label="decision p99")
+        ax.plot(xs, [v["decision_cpu_p99_ms"] for v in rows], "d-", label="decision CPU p99")
+        ax.plot(xs, [v["read_p99_ms"] for v in rows], "v:", label="scheduler read p99 (wall)")
+        ax.plot(xs, [v["dispatch_p99_ms"] for v in rows], "^--", label="queue dispatch p99")
+        ax.axhline(TARGET_DECISION_MS, color="grey", linestyle=":", label=f"target p99 {TARGET_DECISION_MS:g} ms")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("LOW jobs queued")
+        ax.set_ylabel("ms")
+        ax.set_title("Priority controller: decision time vs queued jobs (10 HIGH/s)")
+        ax.legend(fontsize=8)
     return path
 
 

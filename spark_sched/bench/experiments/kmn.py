@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -51,11 +50,13 @@ from typing import Any
 
 import numpy as np
 
+from spark_sched.bench.application import ALL_EXECUTORS_FIRST, BenchApplication
 from spark_sched.bench.base import BenchContext, TargetSpec
 from spark_sched.bench.experiments._common import absolute, paired, ratio
 from spark_sched.errors import SparkSchedError
 from spark_sched.locality import local_fraction
-from spark_sched.testbed import ShapedCluster, Testbed, cross_rack_bytes, link_delta, require_tools
+from spark_sched.plots import figure
+from spark_sched.testbed import cross_rack_bytes, require_tools
 from spark_sched.topology import Topology
 
 WORKERS, CORES, RACKS = 4, 4, 2
@@ -143,8 +144,7 @@ class KmnExperiment:
     variants = ("full_scan", "random_k", "kmn_input", "kmn_full", "kmn_extra_10", "kmn_extra_20")
 
     def __init__(self) -> None:
-        self.tmp: tempfile.TemporaryDirectory[str] | None = None
-        self.cluster: ShapedCluster | None = None
+        self.app: BenchApplication | None = None
         self.spark: Any = None
         self.data: Any = None
         self.racks: dict[str, str] = {}
@@ -157,15 +157,12 @@ class KmnExperiment:
         ctx.params.update(params)
         ctx.params["chooser_scale_check"] = self._time_chooser(5 if ctx.quick else 9)
         require_tools()
-        self.tmp = tempfile.TemporaryDirectory(prefix="spark-sched-bench-kmn-")
-        self.cluster = ShapedCluster(Path(self.tmp.name) / "cluster")
         self.topology = Topology(racks=RACKS, host_rate=params["host_rate"],
                                  rack_uplink_rate=params["rack_uplink_rate"], source="bench kmn")
-        state = self.cluster.up(workers=WORKERS, cores=CORES, memory="1500m", topology=self.topology)
-        self.racks = {w.host: w.rack for w in state.workers}
-        ctx.cluster.update({"master": state.master, "shaped": True,
-                            "workers": [{"host": w.host, "rack": w.rack} for w in state.workers]})
-        self._start_app(state.master, params)
+        self.app = BenchApplication(ctx, "kmn", WORKERS, CORES, memory="1500m", topology=self.topology, shaped=True)
+        self.racks = self.app.racks
+        ctx.cluster.update({"master": self.app.master, "shaped": True, "workers": self.app.hosts()})
+        self._start_app(self.app, params)
 
     def _time_chooser(self, decisions: int) -> dict[str, Any]:
         """The chooser alone at scale, one decision per call (a fresh snapshot each): every decision's wall ms."""
@@ -179,19 +176,12 @@ class KmnExperiment:
                 "max_ms": max(self.chooser_ms), "cpu_median_ms": float(np.median(cpu)),
                 "local": float(each[-1].local), "decision_ms": list(self.chooser_ms)}
 
-    def _start_app(self, master: str, params: dict[str, Any]) -> None:
+    def _start_app(self, app: BenchApplication, params: dict[str, Any]) -> None:
         from pyspark import StorageLevel
-        from pyspark.sql import SparkSession
 
-        from spark_sched import configure
-
-        assert self.tmp is not None
-        builder = configure(SparkSession.builder, master=master, state_dir=self.tmp.name, app_name="bench-kmn")
-        builder = builder.config("spark.executor.memory", "1g").config("spark.cores.max", str(WORKERS * CORES))
-        builder = builder.config("spark.scheduler.minRegisteredResourcesRatio", "1.0")
-        self.spark = builder.config("spark.scheduler.maxRegisteredResourcesWaitingTime", "120s").getOrCreate()
+        conf = {"spark.executor.memory": "1g", "spark.cores.max": str(WORKERS * CORES), **ALL_EXECUTORS_FIRST}
+        self.spark = app.start_session(conf, wait_executors=False)
         sc = self.spark.sparkContext
-        sc.setLogLevel("ERROR")
         rows, n = params["rows_per_block"], params["blocks_n"]
         row_bytes = params["block_mb"] * (1 << 20) // rows
 
@@ -272,22 +262,19 @@ class KmnExperiment:
     def run(self, variant: str, repetition: int, ctx: BenchContext) -> dict[str, float]:
         from spark_sched.measure import measure
 
-        assert self.tmp is not None
-        stop = Path(self.tmp.name) / f"stop-{variant}-{repetition}"
+        assert self.app is not None
+        stop = self.app.state_dir / f"stop-{variant}-{repetition}"
         background = self._start_background(stop)
-        testbed = Testbed(Path(self.tmp.name) / "cluster")
         try:
-            before = testbed.links()
-            with measure(self.spark) as m:
+            with self.app.traffic() as traffic, measure(self.spark) as m:
                 started = time.perf_counter()
                 extra, kmn_run = self._variant(variant, repetition, dict(ctx.params))
                 job_ms = (time.perf_counter() - started) * 1000
-            links = link_delta(before, testbed.links())
         finally:
             stop.touch()
             background.join(60)
             self._wait_idle()
-        metrics = self._metrics(m.tasks(), kmn_run, links)
+        metrics = self._metrics(m.tasks(), kmn_run, traffic.links)
         metrics.update(job_ms=job_ms, **extra)
         self.runs.setdefault(variant, []).append(metrics)
         return metrics
@@ -342,11 +329,6 @@ class KmnExperiment:
 
     def _plot_sweep(self, variants: dict[str, dict[str, float]], ctx: BenchContext) -> None:
         """job_ms against extra (median, min-max whiskers), random_k's median as the line to beat."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
         xs, meds, lows, highs = [], [], [], []
         for variant, extra in EXTRAS.items():
             values = [r["job_ms"] for r in self.runs.get(variant, [])]
@@ -356,28 +338,18 @@ class KmnExperiment:
                 lows.append(meds[-1] - min(values))
                 highs.append(max(values) - meds[-1])
         ctx.params["extra_sweep_job_ms"] = {f"{x:g}%": m for x, m in zip(xs, meds, strict=True)}
-        fig, ax = plt.subplots(figsize=(5.5, 3.6))
-        ax.errorbar(xs, meds, yerr=[lows, highs], marker="o", capsize=4, label="KMN (input + intermediate)")
-        ax.axhline(variants["random_k"]["job_ms"], color="#c44e52", linestyle="--", label="random_k (median)")
-        ax.axhline(variants["full_scan"]["job_ms"], color="#8c8c8c", linestyle=":", label="full_scan (median)")
-        ax.set(xlabel="extra upstream tasks (% of K)", ylabel="job time (ms)", ylim=(0, None),
-               title=f"kmn: job time vs extra resources (K={ctx.params['k']}, N={ctx.params['blocks_n']})")
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        ctx.out_dir.mkdir(parents=True, exist_ok=True)
-        fig.savefig(ctx.out_dir / "kmn-extra.png", dpi=100)
-        plt.close(fig)
+        with figure(ctx.out_dir / "kmn-extra.png", figsize=(5.5, 3.6)) as (_, ax):
+            ax.errorbar(xs, meds, yerr=[lows, highs], marker="o", capsize=4, label="KMN (input + intermediate)")
+            ax.axhline(variants["random_k"]["job_ms"], color="#c44e52", linestyle="--", label="random_k (median)")
+            ax.axhline(variants["full_scan"]["job_ms"], color="#8c8c8c", linestyle=":", label="full_scan (median)")
+            ax.set(xlabel="extra upstream tasks (% of K)", ylabel="job time (ms)", ylim=(0, None),
+                   title=f"kmn: job time vs extra resources (K={ctx.params['k']}, N={ctx.params['blocks_n']})")
+            ax.legend(fontsize=8)
 
     def teardown(self, ctx: BenchContext) -> None:
-        try:
-            if self.spark is not None:
-                self.spark.stop()
-        finally:
-            self.spark = None
-            if self.cluster is not None:
-                self.cluster.down()
-            if self.tmp is not None:
-                self.tmp.cleanup()
+        app, self.app, self.spark = self.app, None, None
+        if app is not None:
+            app.stop()
 
 
 EXPERIMENT = KmnExperiment()

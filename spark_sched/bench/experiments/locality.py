@@ -35,17 +35,16 @@ from __future__ import annotations
 
 import math
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from spark_sched.bench.application import BenchApplication
 from spark_sched.bench.base import BenchContext, TargetSpec
 from spark_sched.bench.experiments._common import absolute, paired, ratio
 from spark_sched.bench.experiments._locality_client import AppProcess
 from spark_sched.bench.experiments._locality_plot import plot
-from spark_sched.cluster import LocalCluster
 from spark_sched.locality import LocalityWait, advise_eventlog, predicted_locality, recommend_locality_wait
-from spark_sched.testbed import ShapedCluster, require_tools
+from spark_sched.testbed import require_tools
 from spark_sched.topology import Topology
 
 WORKERS, CORES, RACKS = 3, 2, 2
@@ -73,23 +72,24 @@ def _params(quick: bool) -> dict[str, Any]:
 
 
 class Scenario:
-    """A cluster, the pilot run's model inputs, and the application the variants run in."""
+    """A cluster, the pilot run's model inputs, and the application the variants run in (its own process)."""
 
-    def __init__(self, name: str, cluster: LocalCluster, state_dir: str) -> None:
-        self.name, self.cluster, self.state_dir = name, cluster, state_dir
+    def __init__(self, name: str, bench: BenchApplication) -> None:
+        self.name, self.bench, self.cluster = name, bench, bench.cluster
+        self.state_dir, self.master = str(bench.state_dir), bench.master
         self.app: AppProcess | None = None
         self.inputs: dict[str, Any] = {}
         self.pilot_log = ""
 
-    def pilot(self, master: str, params: dict[str, Any], separate: bool) -> dict[str, Any]:
+    def pilot(self, params: dict[str, Any], separate: bool) -> dict[str, Any]:
         """A first run of the workload with wait 0: the model's inputs, and (`separate`) a finished event log.
 
         `separate`: the pilot is its own application, stopped before the variants start,
         so its event log is a finished previous run's (what `advise` is for). Otherwise
         it is the first run of the variants' application (one JVM start fewer).
         """
-        app = AppProcess(master, self.state_dir, params, f"{self.name}-pilot" if separate else f"{self.name}-variants",
-                         FIXED["wait_0"])
+        app = AppProcess(self.master, self.state_dir, params,
+                         f"{self.name}-pilot" if separate else f"{self.name}-variants", FIXED["wait_0"])
         if not separate:
             self.app = app  # stopped with the scenario, also if the pilot run fails
         try:
@@ -101,14 +101,17 @@ class Scenario:
         self.inputs = {**result["model_inputs"], "replication": REPLICATION}
         return result
 
-    def start(self, master: str, params: dict[str, Any]) -> None:
+    def start(self, params: dict[str, Any]) -> None:
         if self.app is None:
-            self.app = AppProcess(master, self.state_dir, params, f"{self.name}-variants", FIXED["wait_3s"])
+            self.app = AppProcess(self.master, self.state_dir, params, f"{self.name}-variants", FIXED["wait_3s"])
 
     def stop(self) -> None:
-        if self.app is not None:
-            self.app.stop()
-        self.cluster.down()
+        """Stop the application, then the cluster and its state directory (also when the application fails to)."""
+        try:
+            if self.app is not None:
+                self.app.stop()
+        finally:
+            self.bench.stop()
 
 
 class LocalityExperiment:
@@ -117,7 +120,6 @@ class LocalityExperiment:
     variants = SHAPED + LOOPBACK
 
     def __init__(self) -> None:
-        self.tmp: tempfile.TemporaryDirectory[str] | None = None
         self.scenarios: dict[str, Scenario] = {}
         self.waits: dict[str, LocalityWait] = {}
         self.runs: dict[str, list[dict[str, float]]] = {}
@@ -127,22 +129,17 @@ class LocalityExperiment:
         params = _params(ctx.quick)
         ctx.params.update(params)
         self.runs = {v: [] for v in self.variants}
-        self.tmp = tempfile.TemporaryDirectory(prefix="spark-sched-bench-locality-")
-        root = Path(self.tmp.name)
         topology = Topology(racks=RACKS, host_rate=params["host_rate"], rack_uplink_rate=params["rack_uplink_rate"],
                             source="bench locality")
-        for name, cluster_type in (("shaped", ShapedCluster), ("loopback", LocalCluster)):
-            state = root / name
-            state.mkdir()
-            scenario = Scenario(name, cluster_type(state / "cluster"), str(state))
-            self.scenarios[name] = scenario
-            info = scenario.cluster.up(workers=WORKERS, cores=CORES, memory="1g", topology=topology)
-            ctx.cluster[name] = {"master": info.master, "workers": [{"host": w.host, "rack": w.rack}
-                                                                      for w in info.workers]}
-            pilot = scenario.pilot(info.master, params, separate=name == "shaped")
+        for name in ("shaped", "loopback"):
+            bench = BenchApplication(ctx, f"locality-{name}", WORKERS, CORES, topology=topology,
+                                     shaped=name == "shaped")
+            scenario = self.scenarios[name] = Scenario(name, bench)
+            ctx.cluster[name] = {"master": bench.master, "workers": bench.hosts()}
+            pilot = scenario.pilot(params, separate=name == "shaped")
             ctx.params[f"{name}_pilot"] = {k: pilot[k] for k in ("job_ms", "local_fraction", "miss_ms", "misses")}
             ctx.params[f"{name}_model_inputs"] = scenario.inputs
-            scenario.start(info.master, params)
+            scenario.start(params)
         self._choose_waits(ctx, params)
 
     def _choose_waits(self, ctx: BenchContext, params: dict[str, Any]) -> None:
@@ -207,11 +204,9 @@ class LocalityExperiment:
             try:
                 scenario.stop()
             except Exception:  # noqa: BLE001 - bring every cluster down even when one fails
-                scenario.cluster.down()
+                if scenario.cluster is not None:
+                    scenario.cluster.down()
         self.scenarios = {}
-        if self.tmp is not None:
-            self.tmp.cleanup()
-            self.tmp = None
 
 
 EXPERIMENT = LocalityExperiment()

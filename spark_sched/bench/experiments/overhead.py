@@ -16,7 +16,7 @@ Targets, judged by the harness on paired per-repetition values (each run over
 a verdict met / missed / inconclusive): measured.job_ms / bare.job_ms <= 1.05
 and sparkmeasure.job_ms / bare.job_ms <= 1.05. Runs are short and the ratios
 close to 1, so the experiment asks for at least 5 (quick) or 9 repetitions and
-allows up to 7 or 11 while a target is inconclusive.
+allows up to 9 or 25 while a target is inconclusive.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class Overhead:
 
         rows = 2_000_000 if ctx.quick else 8_000_000
         ctx.repetitions = max(ctx.repetitions, 5 if ctx.quick else 9)
-        ctx.max_repetitions = max(ctx.max_repetitions, ctx.repetitions, 7 if ctx.quick else 11)
+        ctx.max_repetitions = max(ctx.max_repetitions, ctx.repetitions, 9 if ctx.quick else 25)
         ctx.params.update({"rows": rows, "shuffle_partitions": 8, "stages": 3})
         self.state_dir = tempfile.mkdtemp(prefix="spark-sched-bench-overhead-")
         options: dict[str, Any] = {"app_name": "bench-overhead", "state_dir": self.state_dir}

@@ -1,6 +1,6 @@
 """`priority`: does the controller keep stream latency near isolation without costing batch throughput?
 
-The unified application (`spark_sched.priority.unified`: a YSB-like stream in
+The unified application (`spark_sched.workloads.unified`: a YSB-like stream in
 the HIGH pool, TPC-H Q1-like and Python feature-extraction jobs in the LOW
 pool) runs once per variant on a local standalone cluster of 3 workers x 1
 core (REFERENCE.md's setting), all variants in one application so they share
@@ -49,8 +49,8 @@ from typing import Any
 from spark_sched.bench.application import BenchApplication
 from spark_sched.bench.base import BenchContext, TargetSpec
 from spark_sched.bench.experiments._common import absolute, paired, paired_median
-from spark_sched.priority.guard import guard
-from spark_sched.priority.unified import UnifiedParams, UnifiedResult, run_unified
+from spark_sched.priority import guard
+from spark_sched.workloads.unified import UnifiedParams, UnifiedResult, run_unified
 
 BASE_VARIANTS = ("isolated", "fair", "fair_minshare", "lb")
 REFERENCE = "lb_count"  # the previous guard, run in the quiet scenario only (the full run must fit ~15 min)
@@ -112,7 +112,7 @@ class PriorityExperiment:
         self.runs: dict[str, list[dict[str, float]]] = {}
 
     def setup(self, ctx: BenchContext) -> None:
-        from spark_sched.priority.unified import UNIFIED_CLASSES
+        from spark_sched.workloads.unified import UNIFIED_CLASSES
 
         self.results, self.runs = {}, {}
         ctx.params["load_average_before"] = [round(x, 2) for x in os.getloadavg()]
@@ -199,7 +199,7 @@ class PriorityExperiment:
         return ratios
 
     def _plot(self, ctx: BenchContext) -> None:
-        from spark_sched.priority.plots import plot_latency, plot_slots
+        from spark_sched.workloads.unified.plots import plot_latency, plot_slots
 
         for scenario, prefix in SCENARIOS.items():
             mine = {v.removeprefix(prefix): runs for v, runs in self.results.items()

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 
-from spark_sched.composer.points import Param, Plugin, register
+from spark_sched.composer.points import GranularityPlugin, Param
 
 _SIZE = re.compile(r"^\d+(b|k|kb|m|mb|g|gb)?$", re.IGNORECASE)
 
 
-class Granularity(Plugin):
+class Granularity(GranularityPlugin):
     """Default behaviour: keep the job's partition count, no SQL conf."""
 
     def partitions(self, natural: int, slots: int) -> int:
@@ -24,12 +24,10 @@ class Granularity(Plugin):
         return {}
 
 
-@register("granularity", "natural")
 class Natural(Granularity):
     """The partition count the job's input comes with (what Spark does by default)."""
 
 
-@register("granularity", "per_slot")
 class PerSlot(Granularity):
     """`factor` partitions per task slot of the application (1: one wave; 4: finer tasks, better balance)."""
 
@@ -39,7 +37,6 @@ class PerSlot(Granularity):
         return max(1, round(self.values["factor"] * slots))
 
 
-@register("granularity", "fixed")
 class Fixed(Granularity):
     """Exactly `partitions` partitions."""
 
@@ -49,7 +46,6 @@ class Fixed(Granularity):
         return int(self.values["partitions"])
 
 
-@register("granularity", "aqe")
 class Adaptive(Granularity):
     """AQE coalesces shuffle partitions to about `advisory` bytes each (e.g. "16m"); input partitions unchanged."""
 

@@ -7,13 +7,15 @@ the running application's (`matches`).
 
 from __future__ import annotations
 
-from spark_sched.composer.points import Param, Plugin, register
+from spark_sched.composer.points import LocalityPlugin, Param
 from spark_sched.locality import LocalityWait
 
 SPARK_DEFAULT_WAIT_S = 3.0
 
 
-class Locality(Plugin):
+class Locality(LocalityPlugin):
+    """A wait in seconds, the same at every level; Spark's default unless a subclass says otherwise."""
+
     def wait_s(self) -> float:
         return SPARK_DEFAULT_WAIT_S
 
@@ -26,12 +28,10 @@ class Locality(Plugin):
         return abs(_seconds(raw) - self.wait_s()) < 1e-3
 
 
-@register("locality", "default")
 class DefaultWait(Locality):
     """Spark's default, 3 s per level."""
 
 
-@register("locality", "wait")
 class Wait(Locality):
     """The same wait of `seconds` at every level (0: take any free slot at once)."""
 

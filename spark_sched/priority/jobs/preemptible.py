@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from spark_sched.priority.classes import LOW, PriorityClass, tagged
-from spark_sched.priority.preemption import SignalHandle
+from spark_sched.priority.jobs.cooperative import SignalHandle
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

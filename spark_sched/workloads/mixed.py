@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from spark_sched.composer.scope import Composer
 
-KINDS = ("tiny", "medium", "large", "stream")
+WORKLOAD_KINDS = ("tiny", "medium", "large", "stream")
 RECORD_BYTES = 1 << 20  # nominal input per record, for the classifier's input-size bucket
 
 

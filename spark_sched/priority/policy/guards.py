@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from spark_sched.errors import SettingsError
+from spark_sched.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -154,19 +155,18 @@ class ShareGuard:
         return [h.job_id for h in held if now - h.since >= self.max_wait_s]
 
 
-GUARDS: dict[str, type[NoGuard] | type[CountGuard] | type[ShareGuard]] = {
-    "share": ShareGuard,
-    "count": CountGuard,
-    "none": NoGuard,
-}
+GuardType = type[NoGuard] | type[CountGuard] | type[ShareGuard]
+GUARDS: Registry[GuardType] = Registry("priority guard")
+GUARDS.add("share", ShareGuard)
+GUARDS.add("count", CountGuard)
+GUARDS.add("none", NoGuard)
 
 
 def guard(name: str, **options: float) -> Guard:
     """The guard called `name` with its options, or one clear error naming what exists."""
-    try:
-        cls = GUARDS[name]
-    except KeyError:
-        raise SettingsError("priority guard", name, sorted(GUARDS)) from None
+    if name not in GUARDS:
+        raise SettingsError("priority guard", name, sorted(GUARDS))
+    cls = GUARDS.get(name)
     try:
         return cls(**options)  # type: ignore[arg-type]
     except TypeError:

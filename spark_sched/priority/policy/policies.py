@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from spark_sched.errors import SettingsError
+from spark_sched.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -142,14 +143,13 @@ class LocalityMemoryAware:
         return _victims_on(sorted(per_host, key=rank), demand, view)
 
 
-POLICIES: dict[str, type[Policy]] = {
-    p.name: p for p in (NoPreemption, KillAll, RequeueAll, LoadBalance, LocalityMemoryAware)  # type: ignore[misc]
-}
+POLICIES: Registry[type[Policy]] = Registry("priority policy")
+for _policy in (NoPreemption, KillAll, RequeueAll, LoadBalance, LocalityMemoryAware):
+    POLICIES.add(_policy.name, _policy)  # type: ignore[arg-type]
 
 
 def policy(name: str) -> Policy:
     """The policy called `name`, or one clear error naming the ones that exist."""
-    try:
-        return POLICIES[name]()
-    except KeyError:
-        raise SettingsError("priority policy", name, sorted(POLICIES)) from None
+    if name not in POLICIES:
+        raise SettingsError("priority policy", name, sorted(POLICIES))
+    return POLICIES.get(name)()

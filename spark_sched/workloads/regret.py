@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from spark_sched.composer.workload import Outcome
+from spark_sched.plots import figure
+from spark_sched.workloads.mixed import Outcome
 
 
 def per_work(outcomes: list[Outcome]) -> float:
@@ -29,23 +30,14 @@ def cumulative_regret(outcomes: list[Outcome], best_ratio: float) -> np.ndarray:
 
 def plot_regret(curves: dict[str, np.ndarray], warmup: dict[str, int], path: Path) -> Path:
     """One line per class (x: the class's n-th job under the composer), the warm-up's end marked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 3.6))
-    for kind, curve in curves.items():
-        line = ax.plot(np.arange(1, len(curve) + 1), curve / 1000.0, label=kind)[0]
-        if warmup.get(kind):
-            ax.axvline(warmup[kind], color=line.get_color(), linestyle=":", linewidth=0.8)
-    ax.axhline(0.0, color="grey", linewidth=0.6)
-    ax.set_xlabel("jobs of the class run under the composer (dotted: end of warm-up)")
-    ax.set_ylabel("cumulative regret (s)")
-    ax.set_title("composer vs the best fixed composition per class", fontsize=10)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    with figure(path, figsize=(6.4, 3.6)) as (_, ax):
+        for kind, curve in curves.items():
+            line = ax.plot(np.arange(1, len(curve) + 1), curve / 1000.0, label=kind)[0]
+            if warmup.get(kind):
+                ax.axvline(warmup[kind], color=line.get_color(), linestyle=":", linewidth=0.8)
+        ax.axhline(0.0, color="grey", linewidth=0.6)
+        ax.set_xlabel("jobs of the class run under the composer (dotted: end of warm-up)")
+        ax.set_ylabel("cumulative regret (s)")
+        ax.set_title("composer vs the best fixed composition per class", fontsize=10)
+        ax.legend(fontsize=8)
     return path

@@ -1,0 +1,1 @@
+"""The priority controller at run time: its tick, one read of the scheduler, submission, stopping, releasing."""

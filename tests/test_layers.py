@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import ast
 import graphlib
+import importlib.util
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
 
 PACKAGE = "spark_sched"
-ROOT = Path(__file__).resolve().parent.parent / PACKAGE
+# the package as installed: the source tree in development, the wheel in the test image
+ROOT = Path(importlib.util.find_spec(PACKAGE).origin).parent  # type: ignore[arg-type,union-attr]
 
 # Highest first. A part may import parts of its own layer or of any layer below it, never above.
 LAYERS: tuple[tuple[str, ...], ...] = (

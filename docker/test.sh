@@ -88,7 +88,7 @@ build_context() {
   local ctx="$RUN_DIR/context"
   mkdir -p "$ctx"
   tar -c --exclude='__pycache__' --exclude='*.pyc' --exclude='docker/secrets' --exclude='docker/build-ca/*.crt' \
-    -C "$ROOT" pyproject.toml README.md spark_sched conf jobs tests docker | tar -x -C "$ctx"
+    -C "$ROOT" pyproject.toml README.md mkdocs.yml spark_sched conf jobs tests docs docker | tar -x -C "$ctx"
   local sm_source=${SPARK_SCHED_SPARKMEASURE_SOURCE:-$(dirname "$ROOT")/shared/vendor/sparkmeasure-0.28}
   if [ -d "$sm_source/src" ]; then  # sparkMeasure's sources: the image compiles its jar (docker/sparkmeasure/)
     mkdir -p "$ctx/docker/sparkmeasure/src" && cp "$sm_source"/src/*.scala "$ctx/docker/sparkmeasure/src/"

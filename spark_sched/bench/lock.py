@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from spark_sched import procfs
+
 LOCK_ENV = "SPARK_SCHED_BENCH_LOCK"
 TEST_SESSION_ENV = "SPARK_SCHED_TEST_SESSION"  # the pid of the test session that holds the lock shared
 
@@ -33,14 +35,14 @@ def lock_path() -> Path:
 
 
 def _ancestors() -> set[int]:
+    """This process and its ancestors; pid 1 included (in a container the test session may be pid 1)."""
     pids, pid = set(), os.getpid()
-    while pid > 1:
+    while pid > 0 and pid not in pids:
         pids.add(pid)
-        try:
-            text = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
+        fields = procfs.stat_fields(pid)
+        if fields is None:
             break
-        pid = int(text[text.rfind(")") + 2:].split()[1])
+        pid = int(fields[procfs.PPID])
     return pids
 
 

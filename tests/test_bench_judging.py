@@ -19,7 +19,7 @@ from helpers import wait_until
 from spark_sched.bench.base import BenchContext, TargetSpec
 from spark_sched.bench.harness import run_experiment
 from spark_sched.bench.lock import LOCK_ENV, TEST_SESSION_ENV
-from spark_sched.bench.machine import cores, others_load, own_cpu_seconds
+from spark_sched.bench.machine import cores, others_load, own_cpu_seconds, own_pids
 from spark_sched.bench.stats import judge, median_interval, verdict
 
 FASTER = TargetSpec("new / old", "<=", 1.0, "new", "ms", baseline="old")
@@ -127,6 +127,8 @@ def burners() -> Iterator[list[int]]:
 
 
 def test_other_processes_make_a_run_noisy(tmp_path: Path, burners: list[int]) -> None:
+    if set(burners) & own_pids():  # pid 1 in a container, or a subreaper: orphans come back to this process
+        pytest.skip("this process adopts orphaned processes, so none can run outside its tree")
     assert others_load(2.0) > cores() / 2  # the burners are other processes' load, not ours
     result = run_experiment(Scripted([70.0] * 3, seconds=1.2), BenchContext(out_dir=tmp_path, max_repetitions=3))
     assert result.machine["noisy"] and any("load above" in r for r in result.machine["noisy_reasons"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -37,3 +39,29 @@ def test_fair_session_on_its_own_cluster_and_stop_leaves_nothing(tmp_path: Path)
     assert not app.state_dir.exists()
     assert [pid for pid in pids if process_alive(pid)] == []
     app.stop()  # a second stop (teardown after a failed setup) is harmless
+
+
+_SECOND_APP = """
+import sys
+from pyspark.sql import SparkSession
+from spark_sched.bench.application import bench_builder
+pools = sys.argv[1]
+first = bench_builder("local[1]", sys.argv[2], "first", {"spark.scheduler.mode": "FAIR",
+                      "spark.scheduler.allocation.file": pools}).getOrCreate()
+first.stop()
+import os; os.unlink(pools)  # as a finished bench removes its state dir
+second = bench_builder("local[1]", sys.argv[2], "second", {}).getOrCreate()
+conf = second.sparkContext.getConf()
+print("SECOND", conf.get("spark.scheduler.mode", "unset"), conf.get("spark.scheduler.allocation.file", "unset"))
+second.stop()
+"""
+
+
+def test_a_later_bench_application_inherits_nothing_from_an_earlier_one(tmp_path: Path) -> None:
+    """`bench all` runs experiments in one process, whose JVM was launched with the first one's conf."""
+    pools = tmp_path / "pools.xml"
+    pools.write_text("<allocations/>")
+    done = subprocess.run([sys.executable, "-c", _SECOND_APP, str(pools), str(tmp_path / "state")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "SECOND unset unset" in done.stdout, done.stdout

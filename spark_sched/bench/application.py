@@ -51,10 +51,33 @@ def bench_builder(
 
     from spark_sched.session import configure
 
+    forget_launch_conf()
     builder = configure(SparkSession.builder, master=master, state_dir=state_dir, app_name=app_name, **overrides)
     for key, value in conf.items():
         builder = builder.config(key, value)
     return builder
+
+
+def forget_launch_conf() -> None:
+    """Drop the conf an earlier, stopped application of this process left in the JVM's system properties.
+
+    PySpark launches the driver JVM with the first application's conf as `--conf`
+    options, which become system properties, and every later `SparkConf` loads
+    them: under `bench all`, the next experiment would inherit the previous one's
+    pool file (removed with its state dir) and scheduling mode. A bench process
+    is launched by the CLI, never by spark-submit, so no user conf lives there.
+    """
+    from pyspark import SparkContext
+
+    from spark_sched.session import under_spark_submit
+
+    jvm = SparkContext._jvm
+    if jvm is None or SparkContext._active_spark_context is not None or under_spark_submit():
+        return
+    system = jvm.System
+    for key in list(system.getProperties().stringPropertyNames()):
+        if str(key).startswith("spark.") and not str(key).startswith("spark.submit."):
+            system.clearProperty(key)
 
 
 @dataclass

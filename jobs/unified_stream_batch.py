@@ -48,14 +48,15 @@ def session(work: Path) -> SparkSession:
 
 
 def table(results: list[UnifiedResult]) -> str:
-    head = f"{'variant':<10}{'p50 ms':>9}{'p99 ms':>9}{'batches':>9}{'jobs/min':>10}{'wasted %':>10}{'preempt':>9}"
+    head = (f"{'variant':<10}{'p50 ms':>9}{'p99 ms':>9}{'batches':>9}{'jobs/min':>10}{'wasted %':>10}{'preempt':>9}"
+            f"{'susp. s':>9}")
     lines = [head]
     for r in results:
         m = r.metrics()
         wasted = 100.0 * m["wasted_task_ms"] / m["batch_task_ms"] if m["batch_task_ms"] else 0.0
         lines.append(
             f"{r.variant:<10}{m['stream_p50_ms']:>9.0f}{m['stream_p99_ms']:>9.0f}{int(m['stream_batches']):>9}"
-            f"{m['batch_jobs_per_min']:>10.1f}{wasted:>10.1f}{r.preemptions:>9}"
+            f"{m['batch_jobs_per_min']:>10.1f}{wasted:>10.1f}{r.preemptions:>9}{m['suspended_ms'] / 1000:>9.1f}"
         )
     return "\n".join(lines)
 

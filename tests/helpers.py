@@ -16,9 +16,9 @@ from spark_sched.workloads.unified import UNIFIED_CLASSES
 
 def fair_session(
     state_dir: Path, pools_dir: Path, app_name: str, classes: Sequence[PriorityClass] = UNIFIED_CLASSES,
-    **options: Any,
+    master: str = "local[2]", **options: Any,
 ) -> SparkSession:
-    """Stop any active session, start a FAIR local[2] one with `classes`' pools (2 shuffle partitions).
+    """Stop any active session, start a FAIR one (default local[2]) with `classes`' pools (2 shuffle partitions).
 
     `options` go to `configure()` (e.g. `measure="sparkmeasure"`).
     """
@@ -28,7 +28,7 @@ def fair_session(
     conf = dict(load_settings().spark_conf)
     conf.update(fair_conf(write_pool_file(pools_dir, classes)))
     conf["spark.sql.shuffle.partitions"] = "2"
-    session = configure(SparkSession.builder, load_settings(), master="local[2]", state_dir=state_dir,
+    session = configure(SparkSession.builder, load_settings(), master=master, state_dir=state_dir,
                         app_name=app_name, spark_conf=conf, **options).getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
@@ -51,3 +51,17 @@ def holds_within(condition: Callable[[], Any], seconds: float, poll_s: float = 0
             return True
         time.sleep(poll_s)
     return bool(condition())
+
+
+def cluster_fair_session(state_dir: Path, master: str, app_name: str, slots: int) -> SparkSession:
+    """Stop any active session, start a FAIR one (the unified pools) on a local cluster; return once `slots` run."""
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        active.stop()
+    conf = {**load_settings().spark_conf, **fair_conf(write_pool_file(state_dir, UNIFIED_CLASSES)),
+            "spark.executor.memory": "512m"}
+    spark = configure(SparkSession.builder, load_settings(), master=master, state_dir=state_dir,
+                      app_name=app_name, spark_conf=conf).getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    wait_until(lambda: spark.sparkContext.defaultParallelism == slots, f"{slots} executor slots", 120)
+    return spark

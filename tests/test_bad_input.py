@@ -34,7 +34,7 @@ COMPOSITIONS = {
     "deep_arrays.toml": ["TOML syntax", "nested too deeply"],
     "no_profiles.toml": ["profiles = None", "a table"],
     "point_unknown.toml": ["profiles.coarse.granulrity = 'natural'", "pool, preemption, sampling, granularity"],
-    "plugin_unknown.toml": ["profiles.coarse.preemption = 'teleport'", "kill, lb, lma, none, requeue"],
+    "plugin_unknown.toml": ["profiles.coarse.preemption = 'teleport'", "kill, lb, none, requeue"],
     "factor_negative.toml": ["profiles.coarse.granularity.factor = -1.0", "a number > 0"],
     "prior_unknown_profile.toml": ["priors.default = 'missing'", "coarse"],
     "discount_above_one.toml": ["learning.discount = 1.5", "(0, 1]"],

@@ -104,7 +104,7 @@ def test_unseen_class_gets_the_prior(spark, tmp_path: Path) -> None:
         ('[profiles.a]\ngranularity = { plugin = "per_slot", factor = 0 }\n', "profiles.a.granularity.factor",
          "a number > 0"),
         ('[profiles.a]\nscheduler = "none"\n', "profiles.a.scheduler", "pool, preemption, sampling"),
-        ('[profiles.a]\npreemption = "evict"\n', "profiles.a.preemption", "kill, lb, lma, none, requeue"),
+        ('[profiles.a]\npreemption = "evict"\n', "profiles.a.preemption", "kill, lb, none, requeue"),
         ('[profiles.a]\ngranularity = "natural"\n[priors]\ndefault = "b"\n', "priors.default", "a"),
         ('[profiles.a]\n[learning]\ndiscount = 1.5\n', "learning.discount", "(0, 1]"),
     ],

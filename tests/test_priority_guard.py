@@ -71,6 +71,9 @@ def test_priority_settings_section_is_checked_strictly(tmp_path: Path) -> None:
     assert (s.policy, s.guard, s.guard_options["max_preemptions"]) == ("requeue", "count", 2)
     assert [(c.name, c.pool, c.level) for c in s.classes] == [("urgent", "urgent", 1), ("bulk", "bulk", 3)]
     assert isinstance(s.build_guard(), CountGuard)
+    suspend = tmp_path / "suspend.toml"
+    suspend.write_text('[priority]\npolicy = "suspend"\ncores = 3\n')
+    assert (load_settings(suspend).priority.policy, load_settings(suspend).priority.cores) == ("suspend", 3)
     cases = {
         '[priority]\npolicy = "fastest"\n': "priority.policy = 'fastest'.*lb",
         '[priority]\nguard = "share"\n[priority.share]\nmax_wait_s = 0\n': "priority.share.max_wait_s = 0",
@@ -78,6 +81,8 @@ def test_priority_settings_section_is_checked_strictly(tmp_path: Path) -> None:
         '[priority]\ntrigger = "early"\n': "priority.trigger.*predict, tasks",
         '[priority.classes.a]\nlevel = 1\n[priority.classes.b]\nlevel = 2\nweight = "heavy"\n': "weight = 'heavy'",
         '[priority.classes.a]\nlevel = 1\n': "at least two levels",
+        '[priority]\npolicy = "suspend"\ncores = 0\n': "priority.cores = 0.*below the task slots",
+        '[priority]\ncores = "many"\n': "priority.cores = 'many'.*an integer",
     }
     for i, (text, message) in enumerate(cases.items()):
         bad = tmp_path / f"bad{i}.toml"
@@ -98,8 +103,22 @@ def test_timeline_figures_from_task_records() -> None:
     # 2 slots, LOW pending 1.0-4.0 s: one slot idle from 2.0 to 3.0 s
     assert idle_slot_s_while_pending(tasks, 2, [(1.0, 4.0)], (0.0, 10.0)) == pytest.approx(1.0)
     assert idle_slot_s_while_pending(tasks, 2, [], (0.0, 10.0)) == 0.0
+    # a task suspended 1.2-1.8 s holds its slot but not its core: on 2 cores, 0.6 core-seconds more idle
+    assert idle_slot_s_while_pending(tasks, 2, [(1.0, 4.0)], (0.0, 10.0), [(1.2, 1.8)]) == pytest.approx(1.6)
     assert cancel_to_free_ms(tasks, [(1.5, "a", ("w1",))]) == [500.0]
     assert [priority_of(t) for t in tasks["jobTags"]] == ["low", "high", "other"]
+
+
+def test_relaunch_overhead_counts_the_tasks_past_each_jobs_partitions() -> None:
+    import pandas as pd
+
+    from spark_sched.workloads.unified.metrics import relaunch_ms
+
+    tags = ("spark-sched-priority-low", "spark-sched-job-a")
+    low = pd.DataFrame({"launchTime": [1, 2, 3, 4], "jobTags": [tags, tags, tags, ("spark-sched-job-b",)],
+                        "schedulerDelayTime": [5, 5, 7, 50], "executorDeserializeTime": [1, 1, 11, 50]})
+    assert relaunch_ms(low, {"a": 2}) == 18.0  # a's third task restarted a partition
+    assert relaunch_ms(low, {"a": 3, "b": 1}) == 0.0
 
 
 # -- the guarantee on real Spark -----------------------------------------------------------------------------

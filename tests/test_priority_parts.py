@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from helpers import wait_until
 
 from spark_sched.errors import SettingsError
 from spark_sched.priority import HIGH, LOW, JobTags, PartitionStore, PriorityClass, SignalServer, policy, pool_xml
@@ -61,14 +64,36 @@ def test_lb_frees_the_hosts_with_fewest_low_tasks_first() -> None:
     assert policy("none").choose(Demand(5), view) == []
 
 
-def test_lma_prefers_hosts_local_to_high_data_then_low_memory_pressure() -> None:
-    view = ClusterView([LowRunning("x", True, ("w1", "w2", "w3"))], {"*": 0}, {"w1": 0.9, "w2": 0.1, "w3": 0.5})
-    assert policy("lma").choose(Demand(1, frozenset({"w3"})), view) == [Victim("x", "hw3")]
-    assert policy("lma").choose(Demand(1), view) == [Victim("x", "hw2")]
+def test_suspend_chooses_tasks_on_the_busiest_low_hosts_and_never_jvm_only_work() -> None:
+    view = ClusterView([LowRunning("x", True, ("w1", "w1", "w2"), ((0, "w1"), (1, "w1"), (2, "w2"))),
+                        LowRunning("df", False)])
+    assert policy("suspend").choose(Demand(2), view) == [Victim("x", "p1"), Victim("x", "p0")]
+    assert policy("suspend").choose(Demand(1, frozenset({"w2"})), view) == [Victim("x", "p2")]
+    assert len(policy("suspend").choose(Demand(9), view)) == 3  # only the Python tasks can be suspended
+
+
+def test_a_paused_task_waits_in_its_stop_check_until_resumed(server: SignalServer) -> None:
+    should_stop = server.handle("a").probe(0)
+    assert should_stop() is False
+    server.pause("a", "p0")
+    outcome: list[bool] = []
+    waiter = threading.Thread(target=lambda: outcome.append(should_stop()))
+    time.sleep(server.handle("a").interval_s * 2)  # past the probe's cache: the next call asks the driver
+    waiter.start()
+    wait_until(server.suspended, "the task to report itself suspended")
+    assert waiter.is_alive() and outcome == []  # blocked in the check, holding its state
+    server.resume("a", "p0")
+    waiter.join(timeout=5)
+    assert outcome == [False]  # go on where it stood
+    assert server.suspended_s("a") > 0 and len(server.pauses()) == 1
+    server.pause("a", "*")
+    server.stop("a", "p0")  # a stop outranks a pause: the task ends, saving its progress
+    time.sleep(server.handle("a").interval_s * 2)
+    assert should_stop() is True
 
 
 def test_unknown_policy_is_refused_with_the_choices() -> None:
-    with pytest.raises(SettingsError, match="'fast'.*kill, lb, lma, none, requeue"):
+    with pytest.raises(SettingsError, match="'fast'.*kill, lb, none, requeue, suspend"):
         policy("fast")
 
 

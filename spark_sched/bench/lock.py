@@ -27,6 +27,7 @@ from spark_sched import procfs
 
 LOCK_ENV = "SPARK_SCHED_BENCH_LOCK"
 TEST_SESSION_ENV = "SPARK_SCHED_TEST_SESSION"  # the pid of the test session that holds the lock shared
+BENCH_ALL_ENV = "SPARK_SCHED_BENCH_ALL"  # the pid of a `bench all` holding the lock for its children
 
 
 def lock_path() -> Path:
@@ -46,10 +47,14 @@ def _ancestors() -> set[int]:
     return pids
 
 
+def _held_by_ancestor(variable: str) -> bool:
+    holder = os.environ.get(variable, "")
+    return holder.isdigit() and int(holder) in _ancestors()
+
+
 def inside_test_session() -> bool:
     """True when this process is (or descends from) the test session named by $SPARK_SCHED_TEST_SESSION."""
-    holder = os.environ.get(TEST_SESSION_ENV, "")
-    return holder.isdigit() and int(holder) in _ancestors()
+    return _held_by_ancestor(TEST_SESSION_ENV)
 
 
 def _open(path: Path) -> int:
@@ -68,6 +73,9 @@ def bench_lock(say: Callable[[str], None], path: Path | None = None) -> Iterator
     """
     if inside_test_session():
         yield "inside a test session"
+        return
+    if _held_by_ancestor(BENCH_ALL_ENV):
+        yield "exclusive"  # `bench all` holds it exclusively and runs one experiment at a time
         return
     path = path or lock_path()
     fd = _open(path)

@@ -7,7 +7,10 @@ target's median, 95% interval, worst repetition and verdict.
 
 from __future__ import annotations
 
+import json
+import os
 import signal
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,7 +25,7 @@ from rich.table import Table
 from spark_sched.bench import registry
 from spark_sched.bench.base import BenchContext, Experiment
 from spark_sched.bench.harness import BenchResult, prefer_sparkmeasure, run_experiment
-from spark_sched.bench.lock import bench_lock
+from spark_sched.bench.lock import BENCH_ALL_ENV, bench_lock
 from spark_sched.bench.machine import MachineLog, spark_jvms, static_state, wait_until_quiet
 from spark_sched.bench.output import write_all
 from spark_sched.config import check_master
@@ -117,18 +120,21 @@ def _table_console() -> Console:
     return console if console.is_terminal else Console(width=160)
 
 
-def summary_table(results: list[BenchResult]) -> Table:
-    """One row per target: experiment, target, median, 95% interval, worst repetition, wanted, verdict."""
+def summary_table(results: list[dict[str, Any]]) -> Table:
+    """One row per target: experiment, target, median, 95% interval, worst repetition, wanted, verdict.
+
+    `results` are bench JSON documents (`BenchResult.to_json()` or a NAME.json read back).
+    """
     table = Table(title="spark-sched bench: targets")
     for column in ("experiment", "target", "median", "95% interval", "worst", "wanted", "verdict"):
         table.add_column(column)
     colour = {"met": "green", "missed": "red", "inconclusive": "yellow"}
     for result in results:
-        noisy = " (noisy)" if result.machine.get("noisy") else ""
-        for name, t in result.targets.items():
-            low, high = t.ci95
-            table.add_row(result.experiment + noisy, name, _fmt(t.value), f"[{_fmt(low)}, {_fmt(high)}]",
-                          _fmt(t.worst), t.target, f"[{colour[t.verdict]}]{t.verdict}[/]")
+        noisy = " (noisy)" if result.get("machine", {}).get("noisy") else ""
+        for name, t in result.get("targets", {}).items():
+            low, high = t["ci95"]
+            table.add_row(result["experiment"] + noisy, name, _fmt(t["value"]), f"[{_fmt(low)}, {_fmt(high)}]",
+                          _fmt(t["worst"]), t["target"], f"[{colour[t['verdict']]}]{t['verdict']}[/]")
     return table
 
 
@@ -160,30 +166,71 @@ def _prepare(out_dir: Path, quick: bool, master: str | None, repetitions: int, m
             "max_repetitions": max(maximum, repetitions), "quiet_timeout": quiet_timeout}
 
 
-def _interrupted(results: list[BenchResult]) -> None:
+def _interrupted(results: list[dict[str, Any]]) -> None:
     if results:
         _table_console().print(summary_table(results))
     _say("spark-sched bench: interrupted; every process the bench started was stopped")
     sys.exit(EXIT_INTERRUPTED)
 
 
-def _run_names(names: list[str], options: dict[str, Any]) -> list[BenchResult]:
-    """Run experiments in turn under one lock; print one summary table at the end."""
-    results: list[BenchResult] = []
+def _run_names(names: list[str], options: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run experiments in turn in this process under the lock; print one summary table at the end."""
+    results: list[dict[str, Any]] = []
     _say(prefer_sparkmeasure())
     try:
         with _stop_on_sigterm(), bench_lock(_say) as how, _progress() as progress:
             options["lock"] = how
-            overall = progress.add_task("all experiments", total=len(names)) if len(names) > 1 else None
             for name in names:
-                results.append(_run_one(name, options, progress))
-                if overall is not None:
-                    progress.update(overall, completed=len(results))
+                results.append(_run_one(name, options, progress).to_json())
     except KeyboardInterrupt:
         _interrupted(results)
     _table_console().print(summary_table(results))
-    click.echo("wrote " + ", ".join(str(options["out_dir"] / f"{r.experiment}.json") for r in results))
+    click.echo("wrote " + ", ".join(str(options["out_dir"] / f"{r['experiment']}.json") for r in results))
     return results
+
+
+def _child_args(name: str, options: dict[str, Any]) -> list[str]:
+    """`spark-sched bench NAME` with the options `bench all` was given."""
+    args = [sys.executable, "-m", "spark_sched.cli.main", "bench", name, "--out", str(options["out_dir"]),
+            "--repetitions", str(options["repetitions"]), "--max-repetitions", str(options["max_repetitions"]),
+            "--quiet-timeout", str(options["quiet_timeout"])]
+    if options["quick"]:
+        args.append("--quick")
+    if options["master"]:
+        args += ["--master", options["master"]]
+    return args
+
+
+def _run_each_in_its_own_process(names: list[str], options: dict[str, Any]) -> None:
+    """`bench all`: every experiment in a process of its own, under this process's lock; one table at the end.
+
+    A driver JVM keeps what it was launched with (the first application's conf as
+    system properties, SPARK_LOCAL_IP for its UI), so experiments that place the
+    driver differently cannot share one; a child process each gives every
+    experiment the start a lone `bench NAME` gets.
+    """
+    results: list[dict[str, Any]] = []
+    failed: list[str] = []
+    with _stop_on_sigterm(), bench_lock(_say) as how:
+        env = {**os.environ, BENCH_ALL_ENV: str(os.getpid())} if how == "exclusive" else dict(os.environ)
+        for name in names:
+            _say(f"spark-sched bench all: {name} ({len(results) + len(failed) + 1}/{len(names)})")
+            child = subprocess.Popen(_child_args(name, options), env=env)
+            try:
+                code = child.wait()
+            except KeyboardInterrupt:
+                child.send_signal(signal.SIGTERM)  # its own handler stops what it started
+                child.wait()
+                _interrupted(results)
+            path = options["out_dir"] / f"{name}.json"
+            if code == 0 and path.exists():
+                results.append(json.loads(path.read_text()))
+            else:
+                failed.append(f"{name} (exit {code})")
+    _table_console().print(summary_table(results))
+    click.echo("wrote " + ", ".join(str(options["out_dir"] / f"{r['experiment']}.json") for r in results))
+    if failed:
+        raise SparkSchedError(f"spark-sched bench all: failed: {', '.join(failed)}")
 
 
 class BenchGroup(click.Group):
@@ -233,13 +280,14 @@ def bench(ctx: click.Context, list_only: bool) -> None:
 def bench_all(**kwargs: Any) -> None:
     """Run every experiment in turn; end with one table: experiment, target, median, 95% interval, verdict.
 
-    Holds the bench lock (it waits for test sessions and other benches), waits for a quiet machine before
-    each experiment, and records the machine's state in every NAME.json. Ctrl-C or SIGTERM stops every
-    process the bench started and prints the table of the experiments that finished.
+    Holds the bench lock (it waits for test sessions and other benches) and runs each experiment in a
+    process of its own, which waits for a quiet machine and records the machine's state in its NAME.json.
+    Ctrl-C or SIGTERM stops every process the bench started and prints the table of the experiments that
+    finished; an experiment that fails does not stop the others, and the command then exits non-zero.
     """
     options = _prepare(**kwargs)
     names = sorted(name for name, entry in registry.discover().items() if entry.experiment is not None)
-    _run_names(names, options)
+    _run_each_in_its_own_process(names, options)
 
 
 @bench.command(name="report")

@@ -12,7 +12,7 @@ from spark_sched.submit import submit as submit_job
 
 DEMO_JOB = "unified_stream_batch"
 # Without and with the priority controller, side by side (the quickstart job stays: `spark-sched submit quickstart`).
-DEMO_VARIANTS = "fair,requeue"
+DEMO_VARIANTS = "fair,requeue,suspend"
 
 settings_option = click.option(
     "--settings", type=click.Path(path_type=Path), default=None, help="Settings file (default conf/spark-sched.toml)."

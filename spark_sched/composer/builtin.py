@@ -23,7 +23,8 @@ def builtin() -> PluginSet:
     plugins.add("pool", "default", pool.DefaultPool)
     plugins.add("pool", "named", pool.NamedPool)
     for name in POLICIES:  # `none` first: the point's default
-        plugins.add("preemption", name, preemption.ControllerPolicy)
+        if name not in preemption.NOT_PER_JOB:
+            plugins.add("preemption", name, preemption.ControllerPolicy)
     plugins.add("sampling", "none", sampling.NoSampling)
     plugins.add("sampling", "kmn", sampling.Kmn)
     plugins.add("granularity", "natural", granularity.Natural)

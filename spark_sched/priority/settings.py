@@ -2,9 +2,10 @@
 
 ```toml
 [priority]
-policy = "lb"          # none, kill, requeue, lb, lma
+policy = "lb"          # none, kill, requeue, lb, suspend
 guard = "share"        # share, count, none
 trigger = "tasks"      # tasks: HIGH tasks waiting; predict: also a stream trigger about to fire
+cores = 3              # suspend only: tasks the cluster's cores run at once (default: half the task slots)
 [priority.share]       # options of the share guard
 min_slots = 1
 max_wait_s = 1.0
@@ -19,7 +20,8 @@ min_share = 64
 preemptible = false
 ```
 
-Every key is optional (defaults above; without `classes`, `HIGH` and `LOW`).
+Every key is optional (defaults above; without `classes`, `HIGH` and `LOW`;
+without `cores`, half the application's task slots).
 An unknown key, a wrong type or a value out of range is one `SettingsError`
 naming the file, the key, the value and what is allowed.
 """
@@ -44,7 +46,7 @@ _GUARD_OPTIONS: dict[str, dict[str, type]] = {
     "none": {},
 }
 _CLASS_KEYS: dict[str, type] = {"level": int, "pool": str, "weight": int, "min_share": int, "preemptible": bool}
-_TOP_KEYS = ("policy", "guard", "trigger", "classes", *sorted(k for k in _GUARD_OPTIONS if _GUARD_OPTIONS[k]))
+_TOP_KEYS = ("policy", "guard", "trigger", "cores", "classes", *sorted(k for k in _GUARD_OPTIONS if _GUARD_OPTIONS[k]))
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class PrioritySettings:
     guard_options: Mapping[str, float] = field(default_factory=dict)
     trigger: str = "tasks"
     classes: tuple[PriorityClass, ...] = DEFAULT_CLASSES
+    cores: int | None = None  # suspend: tasks the cores run at once (None: half the task slots)
 
     def build_guard(self) -> Guard:
         """The configured guard object, with its options."""
@@ -138,7 +141,15 @@ def parse_priority(body: Any, source: str) -> PrioritySettings:
         guard_options=_guard_options(name, body.get(name, {}), source),
         trigger=_choice("priority.trigger", body.get("trigger", "tasks"), TRIGGERS, source),
         classes=_classes(body["classes"], source) if "classes" in body else DEFAULT_CLASSES,
+        cores=_cores(body["cores"], source) if "cores" in body else None,
     )
+
+
+def _cores(value: Any, source: str) -> int:
+    cores = _typed("priority.cores", value, int, source)
+    if cores < 1:
+        raise SettingsError("priority.cores", value, "an integer >= 1, below the task slots", source)
+    return int(cores)
 
 
 def load_priority_settings(path: str | os.PathLike[str] | None = None) -> PrioritySettings:

@@ -47,7 +47,8 @@ def _union(intervals: Sequence[Interval]) -> list[Interval]:
 
 
 def idle_slot_s_while_pending(
-    tasks: pd.DataFrame, slots: int, pending: Sequence[Interval], window: Interval
+    tasks: pd.DataFrame, slots: int, pending: Sequence[Interval], window: Interval,
+    suspended: Sequence[Interval] = (),
 ) -> float:
     """Slot-seconds left idle while some LOW job was outstanding (submitted, not finished), inside `window`.
 
@@ -55,6 +56,9 @@ def idle_slot_s_while_pending(
     `pending` are (submitted, finished) wall-clock seconds of the LOW jobs. With
     no wasted work, this is the batch throughput a policy loses: waves waiting on
     a preempted member, requeue gaps, slots held free for HIGH that HIGH did not use.
+    `suspended` (wall-clock seconds) are intervals in which one running task was
+    suspended in place: it holds a slot but no core, so with `slots` = the cores
+    it counts as idle (idle core-seconds).
     """
     lo_w, hi_w = window
     wanted = [(max(a, lo_w), min(b, hi_w)) for a, b in _union(pending) if b > lo_w and a < hi_w]
@@ -63,6 +67,8 @@ def idle_slot_s_while_pending(
     edges: list[tuple[float, int]] = []
     for launch, finish, _, _ in _spans_ms(tasks):
         edges += [(launch / 1000.0, 1), (finish / 1000.0, -1)]
+    for lo, hi in suspended:
+        edges += [(lo, -1), (hi, 1)]
     edges.sort()
     idle = 0.0
     for a, b in wanted:

@@ -3,8 +3,13 @@
 The unified application (`spark_sched.workloads.unified`: a YSB-like stream in
 the HIGH pool, TPC-H Q1-like and Python feature-extraction jobs in the LOW
 pool) runs once per variant on a local standalone cluster of 3 workers x 1
-core (REFERENCE.md's setting), all variants in one application so they share
-warm executors. Two scenarios, interleaved like the variants:
+core (REFERENCE.md's setting). The workers offer 2 task slots each; every
+variant but `suspend` runs in an application capped at 3 cores
+(`spark.cores.max`: one slot per worker, the cluster a user keeps), `suspend`
+in one that takes all 6 slots (suspended tasks keep theirs) with the
+controller's cap of 3 unsuspended tasks. The bench switches application when
+the next variant needs the other one and warms the new executors up first.
+Two scenarios, interleaved like the variants:
 
 * quiet: the machine as it is;
 * `loaded-*`: the same variant while one CPU-bound background process (a
@@ -14,9 +19,9 @@ warm executors. Two scenarios, interleaved like the variants:
 Variants: `isolated` (the stream alone), `fair` (FAIR pools, the stream's pool
 at weight 1000, no minShare), `fair_minshare` (weight 1000 and a minShare: what
 a careful Spark user configures), `lb` (the controller: Neptune's load-balancing
-policy with the default `share` starvation guard), and in the quiet scenario
-only (to keep the full run near 15 minutes) `lb_count` (the same with the
-previous `count` guard, P = 3) and `fifo`.
+policy with the default `share` starvation guard, stopping and relaunching LOW
+Python tasks), `requeue` (stop every LOW job), `suspend` (suspend LOW Python
+tasks in place), and in the quiet scenario only `fifo`.
 
 `fifo` is Spark's untouched default: FIFO scheduling, no pools. Spark's
 scheduling mode is per application and this one is FAIR (the other variants
@@ -25,8 +30,10 @@ need its pools), so `fifo` runs every job, stream and batch, in Spark's own
 mode FIFO: inside it, Spark's FIFO comparator orders the jobs exactly as a
 FIFO application would, and every other pool is idle.
 
-Per-run metrics are `UnifiedResult.metrics()` plus wasted_fraction (killed or
-failed LOW task time over useful LOW task time, batch_task_ms).
+Per-run metrics are `UnifiedResult.metrics()` (useful LOW task time, time
+suspended, relaunch overhead, idle slot-seconds while LOW work was pending, the
+stream's own task time, jobs lost or committed twice) plus wasted_fraction
+(killed or failed LOW task time over useful LOW task time, batch_task_ms).
 
 Targets, for `lb` in each scenario, judged by the harness on paired
 per-repetition values (each `lb` run over its baseline's run in the same
@@ -35,13 +42,17 @@ worst repetition and a verdict met / missed / inconclusive):
 stream_p99_ms <= 1.25x isolated and <= 1/3 of fair; wasted_fraction <= 0.03;
 reaction_p99_ms <= 250; and throughput as work done, batch_task_ms >= 0.95x
 fair (useful LOW task time: jobs/min counts a handful of jobs of unequal size,
-so it is reported, not judged).
+so it is reported, not judged). For `suspend` in each scenario: stream p99 <=
+1.25x isolated and <= 1/3 of fair, reaction p99 <= 100 ms, batch jobs/min and
+useful LOW task time >= 0.95x fair, idle slot-seconds while LOW was pending
+(counted on the 3 cores) <= fair's, no job lost or committed twice.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import statistics
 import subprocess
 import sys
 from typing import Any
@@ -51,19 +62,22 @@ from spark_sched.bench.base import BenchContext, TargetSpec
 from spark_sched.bench.experiments._common import absolute, paired, paired_median
 from spark_sched.priority import guard
 from spark_sched.workloads.unified import UnifiedParams, UnifiedResult, run_unified
+from spark_sched.workloads.unified.variants import OVERSUBSCRIBED
 
-BASE_VARIANTS = ("isolated", "fair", "fair_minshare", "lb")
-REFERENCE = "lb_count"  # the previous guard, run in the quiet scenario only (the full run must fit ~15 min)
+BASE_VARIANTS = ("isolated", "fair", "fair_minshare", "lb", "requeue", "suspend")
 SPARK_DEFAULT = "fifo"  # Spark's default scheduling (every job in Spark's FIFO `default` pool), quiet scenario only
 LOADED = "loaded-"
 SCENARIOS = {"quiet": "", "loaded": LOADED}
 JUDGED = "lb"
+SUSPEND = "suspend"
 TARGET_VS_ISOLATED = 1.25
 TARGET_VS_FAIR = 1 / 3
 TARGET_WASTED = 0.03
 TARGET_REACTION_MS = 250.0
+TARGET_SUSPEND_REACTION_MS = 100.0
 TARGET_WORK_VS_FAIR = 0.95
 WORKERS, CORES = 3, 1
+OVERSUBSCRIPTION = 2  # task slots per core on each worker; only `suspend`'s application uses them all
 BURNER_SLACK_S = 120.0  # the background process ends itself this long after its run should have ended
 
 # A bounded busy loop: exits by itself at its deadline even if the bench dies without stopping it.
@@ -99,32 +113,32 @@ class PriorityExperiment:
     name = "priority"
     description = (
         "Unified stream/batch app on 3x1-core workers, quiet and under a CPU-bound background process: isolated, "
-        "FAIR (weight 1000), FAIR+minShare, Spark's FIFO default (quiet) and the controller (lb, share guard; "
-        "lb_count: previous guard); targets on paired per-repetition ratios"
+        "FAIR (weight 1000), FAIR+minShare, Spark's FIFO default (quiet) and the controller (lb and requeue "
+        "relaunch LOW tasks, suspend pauses them in place); targets on paired per-repetition ratios"
     )
-    variants = (*BASE_VARIANTS, REFERENCE, SPARK_DEFAULT, *(LOADED + v for v in BASE_VARIANTS))
+    variants = (*BASE_VARIANTS, SPARK_DEFAULT, *(LOADED + v for v in BASE_VARIANTS))
 
     def __init__(self) -> None:
         self.app: BenchApplication | None = None
         self.spark: Any = None
         self.params = UnifiedParams()
+        self.oversubscribed: bool | None = None  # which application runs now (None: none yet)
         self.results: dict[str, list[UnifiedResult]] = {}
         self.runs: dict[str, list[dict[str, float]]] = {}
 
     def setup(self, ctx: BenchContext) -> None:
-        from spark_sched.workloads.unified import UNIFIED_CLASSES
-
         self.results, self.runs = {}, {}
         ctx.params["load_average_before"] = [round(x, 2) for x in os.getloadavg()]
-        self.app = BenchApplication(ctx, "priority", WORKERS, CORES)
-        self.spark = self.app.start_fair_session(UNIFIED_CLASSES, {"spark.sql.shuffle.partitions": "3"})
-        slots = self.app.slots
+        self.app = BenchApplication(ctx, "priority", WORKERS, CORES * OVERSUBSCRIPTION)
+        self.oversubscribed = None
+        self._use(oversubscribed=False)
+        slots = WORKERS * CORES
         self.params = UnifiedParams(seconds=8.0 if ctx.quick else 18.0, stream_slots=slots,
-                                    q1_rows=1_000_000, in_flight=2)
+                                    q1_rows=1_000_000, in_flight=2, cores=slots)
         ctx.params.update({"seconds_per_run": self.params.seconds, "trigger_s": self.params.trigger_s,
                            "stream_slots": slots, "batch_in_flight": self.params.in_flight,
-                           "guard": f"{guard(self.params.guard, **self.params.guard_options)} "
-                                    f"(lb_count: count, P={self.params.max_preemptions})",
+                           "slots": f"{slots} (suspend: {slots * OVERSUBSCRIPTION}, at most {slots} unsuspended)",
+                           "guard": f"{guard(self.params.guard, **self.params.guard_options)}",
                            "background": "loaded-*: 1 CPU-bound python busy loop, pid-tracked, per run",
                            "latency": "event file written -> micro-batch output committed",
                            "fifo": "quiet only: every job in Spark's `default` pool (mode FIFO)",
@@ -135,15 +149,13 @@ class PriorityExperiment:
         assert self.app is not None
         base = variant.removeprefix(LOADED)
         params = self.params
-        if base == "lb_count":
-            params = UnifiedParams(**{**vars(self.params), "guard": "count"})
+        self._use(oversubscribed=base in OVERSUBSCRIBED)
         root = self.app.state_dir / "runs" / f"{variant}-{repetition}"
-        policy_variant = "lb" if base == "lb_count" else base
         if variant.startswith(LOADED):
             with Burner(params.seconds + params.warmup_timeout_s + BURNER_SLACK_S):
-                result = run_unified(self.spark, policy_variant, root, params)
+                result = run_unified(self.spark, base, root, params)
         else:
-            result = run_unified(self.spark, policy_variant, root, params)
+            result = run_unified(self.spark, base, root, params)
         result.variant = variant
         self.results.setdefault(variant, []).append(result)
         metrics = result.metrics()
@@ -151,6 +163,25 @@ class PriorityExperiment:
         metrics["load_average_1m"] = os.getloadavg()[0]
         self.runs.setdefault(variant, []).append(metrics)
         return metrics
+
+    def _use(self, oversubscribed: bool) -> None:
+        """Run the application the next variant needs: all slots (suspend) or one per core; warm it up."""
+        assert self.app is not None
+        if self.oversubscribed == oversubscribed:
+            return
+        from spark_sched.workloads.unified import UNIFIED_CLASSES
+
+        if self.app.spark is not None:
+            self.app.spark.stop()
+        conf = {"spark.sql.shuffle.partitions": "3"}
+        if not oversubscribed:
+            conf["spark.cores.max"] = str(WORKERS * CORES)  # spread one core per worker: one slot each
+        self.spark = self.app.start_fair_session(UNIFIED_CLASSES, conf)
+        wanted = WORKERS * CORES * (OVERSUBSCRIPTION if oversubscribed else 1)
+        if self.app.slots != wanted:
+            raise RuntimeError(f"priority: the application has {self.app.slots} task slots, not {wanted}")
+        warm_up(self.spark)
+        self.oversubscribed = oversubscribed
 
     # -- targets and summary ---------------------------------------------------------------------------------
 
@@ -165,6 +196,16 @@ class PriorityExperiment:
                 absolute(lb, "reaction_p99_ms", "<=", TARGET_REACTION_MS),
                 paired(lb, "batch_task_ms", ">=", TARGET_WORK_VS_FAIR, fair),
             ]
+            suspend = prefix + SUSPEND
+            specs += [
+                paired(suspend, "stream_p99_ms", "<=", TARGET_VS_ISOLATED, isolated),
+                paired(suspend, "stream_p99_ms", "<=", TARGET_VS_FAIR, fair),
+                absolute(suspend, "reaction_p99_ms", "<=", TARGET_SUSPEND_REACTION_MS),
+                paired(suspend, "batch_jobs_per_min", ">=", TARGET_WORK_VS_FAIR, fair),
+                paired(suspend, "batch_task_ms", ">=", TARGET_WORK_VS_FAIR, fair),
+                paired(suspend, "idle_core_s_while_pending", "<=", 1.0, fair),
+                absolute(suspend, "jobs_lost_or_doubled", "<=", 0.0),
+            ]
         return specs
 
     def summarize(self, variants: dict[str, dict[str, float]], ctx: BenchContext) -> dict[str, float]:
@@ -175,7 +216,7 @@ class PriorityExperiment:
             "p99_vs_fair": ("stream_p99_ms", "fair"),
             "jobs_vs_fair": ("batch_jobs_per_min", "fair"),
             "work_vs_fair": ("batch_task_ms", "fair"),
-            "idle_vs_fair": ("idle_slot_s_while_pending", "fair"),
+            "idle_vs_fair": ("idle_core_s_while_pending", "fair"),
             # the slot time the stream itself took: a stream kept at its trigger rate runs more micro-batches
             # (each with a fixed cost) than one FAIR delays and batches up, and that time is not LOW's
             "stream_slots_vs_fair": ("stream_task_ms", "fair"),
@@ -183,7 +224,13 @@ class PriorityExperiment:
         vs_fifo = {"p99_vs_fifo": "stream_p99_ms", "jobs_vs_fifo": "batch_jobs_per_min",
                    "work_vs_fifo": "batch_task_ms"}
         for scenario, prefix in SCENARIOS.items():
-            for base in ("fair", "fair_minshare", JUDGED, REFERENCE, SPARK_DEFAULT):
+            for name, metric in (("suspended_s", "suspended_ms"), ("relaunch_s", "relaunch_ms")):
+                for base in (JUDGED, "requeue", SUSPEND):
+                    runs = [r[metric] / 1000.0 for r in self.runs.get(prefix + base, []) if metric in r]
+                    if runs:
+                        ratios[f"{scenario}.{base}_{name}.median"] = statistics.median(runs)
+        for scenario, prefix in SCENARIOS.items():
+            for base in ("fair", "fair_minshare", JUDGED, "requeue", SUSPEND, SPARK_DEFAULT):
                 if not self.runs.get(prefix + base):
                     continue
                 for name, (metric, baseline) in pairs.items():
@@ -214,6 +261,15 @@ class PriorityExperiment:
         app, self.app, self.spark = self.app, None, None
         if app is not None:
             app.stop()
+
+
+def warm_up(spark: Any) -> None:
+    """A new application's executors run the LOW work's code paths once (JIT, Python workers) before a variant."""
+    from spark_sched.workloads.unified.batch import extract_features, q1_like
+
+    q1_like(spark, 200_000)
+    spark.sparkContext.parallelize(range(spark.sparkContext.defaultParallelism * 20),
+                                   spark.sparkContext.defaultParallelism).map(extract_features).count()
 
 
 def wasted_fraction(metrics: dict[str, float]) -> float:

@@ -1,10 +1,12 @@
-"""`preemption` point: the priority controller's policy (none, kill, requeue, lb, lma) while a HIGH job runs.
+"""`preemption` point: the priority controller's policy (none, kill, requeue, lb) while a HIGH job runs.
 
 The controller (`spark_sched.priority.PriorityController`) is one per application
 and stops LOW work for whatever HIGH work waits; the HIGH job's composition
 decides how it does so. `spark_sched.composer.builtin` registers this plugin
 once per policy in `spark_sched.priority.POLICIES`, under the policy's name, so
-a policy added there is a choice here without editing this module. Without a
+a policy added there is a choice here without editing this module -- except
+`suspend`, which needs a cluster with spare slots and is chosen when the
+controller starts, not per job. Without a
 controller handed to the composer (or for a LOW job) the choice has nothing to
 act on and is a no-op.
 """
@@ -19,6 +21,7 @@ from spark_sched.composer.points import Controller, PluginContext, PreemptionPlu
 from spark_sched.priority import policy
 
 _LOCK = threading.Lock()
+NOT_PER_JOB = frozenset({"suspend"})  # set up when the controller starts (spare slots, a core cap)
 
 
 class ControllerPolicy(PreemptionPlugin):

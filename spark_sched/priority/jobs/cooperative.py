@@ -13,9 +13,16 @@ processes from reading or confusing it. Each Python worker keeps one
 persistent connection and answers from a cache at most `interval_s` old, so a
 check costs a clock read almost always and one small round trip otherwise.
 
-Protocol, one line each way: `<token> poll <job> <partition> <host>` -> `1|0`
-(the poll also tells the driver where that partition runs); `<token> done <job>
-<partition>` -> `0`.
+Suspending in place: under the `suspend` policy the driver answers "pause"
+instead of "stop". The task then blocks inside its stop check, holding its
+state in memory, and asks again with `wait`, which the driver answers only when
+the answer changes (or after `WAIT_S`): a suspended task costs no CPU and no
+polling, and resumes within a round trip of its release.
+
+Protocol, one line each way: `<token> poll <job> <partition> <host>` -> `0|1|2`
+(go, stop, pause; the poll also tells the driver where that partition runs);
+`<token> wait <job> <partition> <host>` -> the same, once it is no longer
+"pause"; `<token> done <job> <partition>` -> `0`.
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ from dataclasses import dataclass, field
 
 DEFAULT_INTERVAL_S = 0.005
 STALE_AFTER_S = 1.0
+WAIT_S = 0.5  # a suspended task's `wait` is answered at least this often (it proves the task alive)
+GO, STOP, PAUSE = 0, 1, 2
 
 
 @dataclass
@@ -43,34 +52,74 @@ class RunningTask:
     host: str
     last_seen: float
     stopping: bool = False  # its last poll was answered "stop"
+    paused_since: float | None = None  # monotonic: suspended in its stop check since then (None: running)
+    paused_wall: float = 0.0  # the same instant, wall clock (s)
 
 
 @dataclass
 class _Board:
-    """Driver-side state: which (job, scope) pairs must stop, and which tasks are polling."""
+    """Driver-side state: which (job, scope) pairs must stop or pause, and which tasks are polling."""
 
     stops: set[tuple[str, str]] = field(default_factory=set)
+    pauses: set[tuple[str, str]] = field(default_factory=set)
     exempt: set[tuple[str, int]] = field(default_factory=set)  # (job, partition) the guard keeps running
     running: dict[tuple[str, int], RunningTask] = field(default_factory=dict)
     stopped: dict[str, set[int]] = field(default_factory=dict)  # job -> partitions that ended on a stop, saved
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    suspended_s: dict[str, float] = field(default_factory=dict)  # job -> seconds its tasks spent suspended
+    pauses_log: list[tuple[str, int, float, float]] = field(default_factory=list)  # job, partition, wall from, to
+    lock: threading.Condition = field(default_factory=threading.Condition)  # notified on every change of answer
+
+    def answer(self, job_id: str, partition: int, host: str) -> int:
+        """GO, STOP or PAUSE for this task (caller holds the lock); a stop outranks a pause."""
+        if (job_id, partition) in self.exempt:
+            return GO
+        scopes = {(job_id, "*"), (job_id, f"p{partition}"), (job_id, f"h{host}")}
+        if scopes & self.stops:
+            return STOP
+        return PAUSE if scopes & self.pauses else GO
 
     def told(self, job_id: str, partition: int, host: str) -> bool:
         """Whether this task must stop (caller holds the lock)."""
-        return (job_id, partition) not in self.exempt and bool(
-            {(job_id, "*"), (job_id, f"p{partition}"), (job_id, f"h{host}")} & self.stops
-        )
+        return self.answer(job_id, partition, host) == STOP
 
-    def poll(self, job_id: str, partition: int, host: str) -> bool:
+    def poll(self, job_id: str, partition: int, host: str) -> int:
         now = time.monotonic()
         with self.lock:
-            stop = self.told(job_id, partition, host)
-            self.running[(job_id, partition)] = RunningTask(job_id, partition, host, now, stop)
-            return stop
+            return self._seen(job_id, partition, host, now)
+
+    def wait(self, job_id: str, partition: int, host: str, timeout: float = WAIT_S) -> int:
+        """Block while the task's answer is PAUSE, up to `timeout`; then answer as `poll` does."""
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            self.lock.wait_for(lambda: self.answer(job_id, partition, host) != PAUSE
+                               or time.monotonic() >= deadline, timeout)
+            return self._seen(job_id, partition, host, time.monotonic())
+
+    def _seen(self, job_id: str, partition: int, host: str, now: float) -> int:
+        """Record the task's poll and its answer; account suspended time when a pause ends (lock held)."""
+        answer = self.answer(job_id, partition, host)
+        before = self.running.get((job_id, partition))
+        since, wall = (before.paused_since, before.paused_wall) if before is not None else (None, 0.0)
+        if answer == PAUSE and since is None:
+            since, wall = now, time.time()
+        elif answer != PAUSE and before is not None and since is not None:
+            self._pause_ended(before, now)
+            since = None
+        self.running[(job_id, partition)] = RunningTask(job_id, partition, host, now, answer == STOP, since, wall)
+        return answer
+
+    def _pause_ended(self, task: RunningTask, now: float) -> None:
+        assert task.paused_since is not None
+        seconds = now - task.paused_since
+        self.suspended_s[task.job_id] = self.suspended_s.get(task.job_id, 0.0) + seconds
+        self.pauses_log.append((task.job_id, task.partition, task.paused_wall, task.paused_wall + seconds))
 
     def done(self, job_id: str, partition: int) -> None:
         with self.lock:
+            self.pauses.discard((job_id, f"p{partition}"))  # a pause names a running task; this one ended
             task = self.running.pop((job_id, partition), None)
+            if task is not None and task.paused_since is not None:
+                self._pause_ended(task, time.monotonic())
             if task is not None and task.stopping:
                 self.stopped.setdefault(job_id, set()).add(partition)
 
@@ -85,12 +134,15 @@ class _Handler(socketserver.StreamRequestHandler):
             if len(parts) < 4 or parts[0] != server.token or not parts[3].isdigit():
                 return  # wrong token or garbage: drop the connection
             op, job_id, partition = parts[1], parts[2], int(parts[3])
+            host = parts[4] if len(parts) > 4 else "?"
             if op == "poll":
-                answer = server.board.poll(job_id, partition, parts[4] if len(parts) > 4 else "?")
+                answer = server.board.poll(job_id, partition, host)
+            elif op == "wait":
+                answer = server.board.wait(job_id, partition, host)
             else:
                 server.board.done(job_id, partition)
-                answer = False
-            self.wfile.write(b"1\n" if answer else b"0\n")
+                answer = GO
+            self.wfile.write(b"%d\n" % answer)
             self.wfile.flush()
 
 
@@ -130,12 +182,60 @@ class SignalServer(socketserver.ThreadingTCPServer):
         with self.board.lock:
             self.board.stops.add((job_id, scope))
             self.board.exempt.update((job_id, p) for p in exempt)
+            self.board.lock.notify_all()
+
+    def pause(self, job_id: str, scope: str) -> None:
+        """Suspend `job_id`'s tasks in `scope` (`*`, `p<partition>`, `h<host>`) where they stand."""
+        with self.board.lock:
+            self.board.pauses.add((job_id, scope))
+            self.board.lock.notify_all()
+
+    def resume(self, job_id: str, scope: str) -> None:
+        """Lift one pause of `job_id` (the tasks it held resume where they stopped)."""
+        with self.board.lock:
+            self.board.pauses.discard((job_id, scope))
+            self.board.lock.notify_all()
 
     def clear(self, job_id: str) -> None:
-        """Let `job_id`'s tasks run again (and forget its exemptions)."""
+        """Let `job_id`'s tasks run again: no stop, no pause (and forget its exemptions)."""
         with self.board.lock:
             self.board.stops = {s for s in self.board.stops if s[0] != job_id}
+            self.board.pauses = {s for s in self.board.pauses if s[0] != job_id}
             self.board.exempt = {e for e in self.board.exempt if e[0] != job_id}
+            self.board.lock.notify_all()
+
+    def forget_pauses_of_silent_tasks(self) -> None:
+        """Drop the pauses of single tasks no longer polling (their executor was lost): a rerun starts unpaused."""
+        live = {(t.job_id, f"p{t.partition}") for t in self.running()}
+        with self.board.lock:
+            self.board.pauses = {p for p in self.board.pauses if not p[1].startswith("p") or p in live}
+
+    def has_pauses(self, job_id: str) -> bool:
+        """Whether any pause of `job_id` is up."""
+        with self.board.lock:
+            return any(j == job_id for j, _ in self.board.pauses)
+
+    def has_stops(self, job_id: str) -> bool:
+        """Whether any stop of `job_id` is up."""
+        with self.board.lock:
+            return any(j == job_id for j, _ in self.board.stops)
+
+    def suspended(self) -> list[RunningTask]:
+        """Tasks suspended in their stop check now (told to pause, seen within the last second)."""
+        return [t for t in self.running() if t.paused_since is not None]
+
+    def pauses(self) -> list[tuple[str, int, float, float]]:
+        """Every ended suspension: (job, partition, wall-clock start s, end s)."""
+        with self.board.lock:
+            return list(self.board.pauses_log)
+
+    def suspended_s(self, job_id: str) -> float:
+        """Seconds `job_id`'s tasks have spent suspended so far (ended pauses, and the ones going on)."""
+        now = time.monotonic()
+        with self.board.lock:  # a task gone silent (its executor lost) was suspended until it was last seen
+            ongoing = sum(min(now, t.last_seen + WAIT_S) - t.paused_since for t in self.board.running.values()
+                          if t.job_id == job_id and t.paused_since is not None)
+            return self.board.suspended_s.get(job_id, 0.0) + ongoing
 
     def stopping(self) -> list[RunningTask]:
         """Running cooperative tasks told to stop that have not ended yet (seen the signal or not)."""
@@ -177,14 +277,14 @@ _CONNECTIONS: dict[tuple[str, int], socket.socket] = {}
 _CONN_LOCK = threading.Lock()
 
 
-def _ask(host: str, port: int, line: bytes) -> bool:
+def _ask(host: str, port: int, line: bytes) -> int:
     """One round trip on this process's persistent connection to the driver (reconnects once)."""
     with _CONN_LOCK:
         for _ in range(2):
             sock = _CONNECTIONS.get((host, port))
             try:
                 if sock is None:
-                    sock = socket.create_connection((host, port), timeout=2.0)
+                    sock = socket.create_connection((host, port), timeout=WAIT_S + 2.0)
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                     _CONNECTIONS[(host, port)] = sock
                 sock.sendall(line)
@@ -194,7 +294,7 @@ def _ask(host: str, port: int, line: bytes) -> bool:
                     if not chunk:
                         raise ConnectionError("driver closed the signal connection")
                     answer += chunk
-                return answer.strip() == b"1"
+                return int(answer.strip() or b"0")
             except OSError:
                 _CONNECTIONS.pop((host, port), None)
                 if sock is not None:
@@ -213,20 +313,28 @@ class SignalHandle:
     interval_s: float = DEFAULT_INTERVAL_S
 
     def probe(self, partition: int) -> Callable[[], bool]:
-        """A cheap `should_stop()` for one partition: cached, asks the driver at most every `interval_s`."""
+        """A cheap `should_stop()` for one partition: cached, asks the driver at most every `interval_s`.
+
+        When the driver says "pause", the call blocks (the task is suspended, its state in
+        memory) until the driver says "go" (returns False: carry on where it stood) or
+        "stop" (returns True).
+        """
         where = executor_host()
         poll = f"{self.token} poll {self.job_id} {partition} {where}\n".encode()
-        state = {"next": 0.0, "stop": False}
+        wait = f"{self.token} wait {self.job_id} {partition} {where}\n".encode()
+        state = {"next": 0.0, "answer": GO}
 
         def should_stop() -> bool:
             now = time.monotonic()
             if now >= state["next"]:
                 try:
-                    state["stop"] = _ask(self.host, self.port, poll)
-                    state["next"] = now + self.interval_s
+                    answer = _ask(self.host, self.port, poll)
+                    while answer == PAUSE:
+                        answer = _ask(self.host, self.port, wait)
+                    state["answer"], state["next"] = answer, time.monotonic() + self.interval_s
                 except ConnectionError:
-                    state["next"] = now + 1.0  # driver unreachable: keep working, retry later
-            return bool(state["stop"])
+                    state["answer"], state["next"] = GO, now + 1.0  # driver unreachable: keep working
+            return state["answer"] == STOP
 
         return should_stop
 

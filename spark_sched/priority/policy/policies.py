@@ -1,11 +1,13 @@
-"""Preemption policies: one small object each, chosen by name (`none`, `kill`, `requeue`, `lb`, `lma`).
+"""Preemption policies: one small object each, chosen by name (`none`, `kill`, `requeue`, `lb`, `suspend`).
 
 Like Spark's SchedulingAlgorithm (a comparator), a policy has one method:
 `choose(demand, view)` returns which running LOW work to stop so HIGH work does
 not queue behind it. How the victims are stopped is the policy's `mode`:
 `kill` cancels by tag and reruns killed partitions from scratch (Neptune's KILL
 baseline); `requeue` stops cooperatively where it can (cancel otherwise) and
-keeps completed work and saved progress.
+keeps completed work and saved progress; `suspend` pauses Python tasks where
+they stand (they keep their slot and their state, and give up their core) and
+resumes them later, so nothing restarts.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from spark_sched.registry import Registry
 
 @dataclass(frozen=True)
 class Demand:
-    """HIGH work waiting for slots: how many, and the hosts its data prefers (empty: any)."""
+    """HIGH work waiting for slots (or, for `suspend`, cores): how many, and hosts to prefer (empty: any)."""
 
     slots: int
     hosts: frozenset[str] = frozenset()
@@ -33,20 +35,20 @@ class LowRunning:
     job_id: str
     cooperative: bool
     hosts: tuple[str, ...] = ()
+    tasks: tuple[tuple[int, str], ...] = ()  # (partition, host) of each polling task the guard lets go
 
 
 @dataclass(frozen=True)
 class ClusterView:
-    """What policies see: LOW jobs that may be preempted, free slots and memory pressure per host."""
+    """What policies see: LOW jobs that may be preempted, and the free slots (`*`: the whole cluster)."""
 
     jobs: Sequence[LowRunning]
     free_slots: dict[str, int] = field(default_factory=dict)
-    memory_pressure: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Victim:
-    """Stop `job_id`'s tasks in `scope`: `*` for all of them, `h<host>` for those on one host."""
+    """Stop `job_id`'s tasks in `scope`: `*` for all of them, `h<host>` on one host, `p<partition>` one task."""
 
     job_id: str
     scope: str = "*"
@@ -54,7 +56,7 @@ class Victim:
 
 class Policy(Protocol):
     name: str
-    mode: str  # "none" | "kill" | "requeue"
+    mode: str  # "none" | "kill" | "requeue" | "suspend"
 
     def choose(self, demand: Demand, view: ClusterView) -> list[Victim]:
         """The LOW work to stop for `demand`."""
@@ -116,35 +118,45 @@ def _victims_on(hosts: Sequence[str], demand: Demand, view: ClusterView) -> list
 
 
 class LoadBalance:
-    """Neptune's `lb`: free the hosts that need the fewest stops (most free slots, fewest LOW tasks) first."""
+    """Neptune's `lb`: stop LOW tasks host by host, the hosts that need the fewest stops (fewest LOW tasks) first.
+
+    HIGH's demand is met with the fewest stops, and the LOW work left running
+    stays together on the busiest LOW hosts.
+    """
 
     name = "lb"
     mode = "requeue"
 
     def choose(self, demand: Demand, view: ClusterView) -> list[Victim]:
         per_host = _low_tasks_per_host(view)
-        hosts = sorted(per_host, key=lambda h: (per_host[h], -view.free_slots.get(h, 0), h))
+        hosts = sorted(per_host, key=lambda h: (per_host[h], h))
         return _victims_on(hosts, demand, view)
 
 
-class LocalityMemoryAware:
-    """Neptune's `lma`: like lb, but free hosts local to HIGH's data and with low memory pressure first."""
+class SuspendInPlace:
+    """Suspend LOW Python tasks where they stand so that `demand.slots` cores come free; resume them later.
 
-    name = "lma"
-    mode = "requeue"
+    A suspended task keeps its slot and its state and costs no CPU, so HIGH work
+    needs slots LOW does not hold (executors with more slots than cores). The
+    tasks chosen first run on hosts HIGH's data prefers, then on the hosts with
+    the most LOW tasks (where HIGH competes hardest), then the youngest
+    partitions. JVM-only jobs have no stop check: they are never chosen here.
+    """
+
+    name = "suspend"
+    mode = "suspend"
 
     def choose(self, demand: Demand, view: ClusterView) -> list[Victim]:
         per_host = _low_tasks_per_host(view)
-
-        def rank(host: str) -> tuple[bool, float, int, str]:
-            remote = bool(demand.hosts) and host not in demand.hosts
-            return remote, round(view.memory_pressure.get(host, 0.0), 1), per_host[host], host
-
-        return _victims_on(sorted(per_host, key=rank), demand, view)
+        tasks = [(job.job_id, partition, host) for job in view.jobs if job.cooperative
+                 for partition, host in job.tasks]
+        tasks.sort(key=lambda t: (bool(demand.hosts) and t[2] not in demand.hosts, -per_host.get(t[2], 0),
+                                  t[0], -t[1]))
+        return [Victim(job_id, f"p{partition}") for job_id, partition, _ in tasks[:demand.slots]]
 
 
 POLICIES: Registry[type[Policy]] = Registry("priority policy")
-for _policy in (NoPreemption, KillAll, RequeueAll, LoadBalance, LocalityMemoryAware):
+for _policy in (NoPreemption, KillAll, RequeueAll, LoadBalance, SuspendInPlace):
     POLICIES.add(_policy.name, _policy)  # type: ignore[arg-type]
 
 

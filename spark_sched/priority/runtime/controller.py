@@ -14,9 +14,14 @@ decides which LOW work may be stopped and which preempted job must be let go
 even while HIGH waits: by default (`share`) LOW keeps a minimum share of
 running tasks and no job waits longer than a bound, so neither side starves.
 
+Under the `suspend` policy nothing is stopped for CPU: Python LOW tasks are
+suspended in place and resumed (`suspension`), on a cluster with more task
+slots than `cores`; only when HIGH waits for a slot are suspended tasks stopped
+(saving their progress) or JVM-only LOW jobs cancelled.
+
 This class is the lifecycle and the tick; submitting work (`submission`),
-watched streams (`streams`), stopping victims (`victims`) and releasing them
-(`release`) are small objects of their own.
+watched streams (`streams`), stopping victims (`victims`), releasing them
+(`release`) and suspending them (`suspension`) are small objects of their own.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from spark_sched.priority.runtime.snapshot import SchedulerReader, SchedulerSnap
 from spark_sched.priority.runtime.stats import ControllerStats, HighRun, Listener, Reporter
 from spark_sched.priority.runtime.streams import StreamDemand
 from spark_sched.priority.runtime.submission import Submissions
+from spark_sched.priority.runtime.suspension import Suspensions
 from spark_sched.priority.runtime.victims import Victims
 from spark_sched.priority.settings import PrioritySettings, load_priority_settings
 
@@ -51,11 +57,13 @@ TRIGGERS = ("predict", "tasks")
 
 
 class PriorityController:
-    """Preempt LOW work for HIGH demand under a named policy (`none`, `kill`, `requeue`, `lb`, `lma`).
+    """Preempt LOW work for HIGH demand under a named policy (`none`, `kill`, `requeue`, `lb`, `suspend`).
 
     `guard` is the starvation guard (a name from `GUARDS` or a guard object);
     `max_preemptions` (with `max_preempted_s`), when given, selects the older
-    `count` guard with those bounds.
+    `count` guard with those bounds. `cores` (suspend only) is the number of
+    tasks the cluster's cores run at once; it must be below the task slots
+    (default: half of them).
     """
 
     def __init__(
@@ -71,6 +79,7 @@ class PriorityController:
         hold_s: float = 0.1,
         settle_s: float = 0.25,
         trigger: str = "tasks",
+        cores: int | None = None,
     ) -> None:
         self.spark = spark
         self.policy = policy(policy_name) if isinstance(policy_name, str) else policy_name
@@ -92,6 +101,9 @@ class PriorityController:
         self._streams = StreamDemand(predict=trigger == "predict")
         self._preempted = PreemptedJobs(self.jobs, self.signal, self._reporter)
         self._victims = Victims(spark, self.jobs, self.signal, self._preempted, self.stats, low_pools)
+        self.cores = cores
+        self._suspensions: Suspensions | None = None
+        self._low_pools = low_pools
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_busy = 0.0
@@ -109,7 +121,7 @@ class PriorityController:
         if settings is None:
             settings = load_priority_settings()
         options: dict[str, Any] = {"classes": settings.classes, "guard": settings.build_guard(),
-                                   "trigger": settings.trigger, **overrides}
+                                   "trigger": settings.trigger, "cores": settings.cores, **overrides}
         return cls(spark, settings.policy, **options)
 
     # -- what the parts hold ---------------------------------------------------------------------------------
@@ -129,12 +141,23 @@ class PriorityController:
         return self._submissions.jobs
 
     @property
+    def suspend_cores(self) -> int | None:
+        """The cores suspend mode keeps HIGH's and unsuspended LOW tasks within (None: not suspending)."""
+        return self._suspensions.cores if self._suspensions is not None else None
+
+    @property
     def streams(self) -> list[StreamWatch]:
         return self._streams.watched
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
     def start(self) -> PriorityController:
+        if self.policy.mode == "suspend":
+            try:
+                self._suspensions = self._suspension_for(self._reader.read().slots)
+            except SettingsError:
+                self.signal.close()  # bound at construction: release the port
+                raise
         self.signal.start()
         self._thread = threading.Thread(target=self._loop, name="spark-sched-priority-controller", daemon=True)
         self._thread.start()
@@ -158,6 +181,17 @@ class PriorityController:
     @property
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    def _suspension_for(self, slots: int) -> Suspensions:
+        """Suspend mode's part, or one clear error when the cluster has no slots to spare for HIGH."""
+        cores = self.cores if self.cores is not None else slots // 2
+        if cores < 1 or cores >= slots:
+            raise SettingsError(
+                "priority cores", cores,
+                f"1 to {slots - 1}: suspended tasks keep their slots, so suspend needs more task slots ({slots}) "
+                "than cores (run executors with more cores than the host has, e.g. SPARK_WORKER_CORES=2x)")
+        return Suspensions(self.jobs, self.signal, self._preempted, self._victims, self._low_pools, cores,
+                           hold_s=self.hold_s, settle_s=self.settle_s)
 
     # -- submitting work -------------------------------------------------------------------------------------
 
@@ -192,6 +226,9 @@ class PriorityController:
         waiting, running = snap.waiting(self.high_pools), snap.running(self.high_pools)
         self._track_reaction(now, waiting, running)
         pending = max(waiting, self._streams.slots() - running)
+        if self._suspensions is not None:
+            self._suspensions.tick(now, snap, waiting, running + pending, self.policy, self.guard)
+            return
         if pending == 0:
             self._nothing_to_stop = False
         if pending > 0 and not self._blocked_by_kept_work(now):

@@ -53,16 +53,17 @@ class PreemptedJobs:
     def release_all(self, now: float) -> None:
         self.release(sorted(self.ids), now)
 
-    def release_overdue(self, guard: Guard, now: float) -> None:
+    def release_overdue(self, guard: Guard, now: float) -> list[str]:
         """The guard's bound on LOW's wait: release the preempted jobs it names, even while HIGH waits."""
         held = []
         for job_id in sorted(self.ids):
             state = self.jobs[job_id].state
             if state.preempted_since is not None:
                 held.append(Held(job_id, state.preempted_since, state.preempted_s))
-        overdue = guard.overdue(held, now)
+        overdue = sorted(guard.overdue(held, now))
         if overdue:
-            self.release(sorted(overdue), now)
+            self.release(overdue, now)
+        return overdue
 
     def release(self, job_ids: Sequence[str], now: float) -> None:
         for job_id in job_ids:

@@ -25,6 +25,8 @@ class ControllerStats:
 
     preemptions: int = 0
     releases: int = 0
+    suspensions: int = 0  # tasks suspended in place (suspend policy), and resumed
+    resumes: int = 0
     reactions_ms: list[float] = field(default_factory=list)
     tick_errors: int = 0
     events: list[tuple[float, str, str]] = field(default_factory=list)

@@ -40,7 +40,7 @@ class Submissions:
     def submit(self, job: LowJob) -> LowJob:
         """Run a LOW job in its own InheritableThread (job tags are thread-local) under the controller."""
         mode = self._mode()
-        cooperative = job.cooperative and mode == "requeue"
+        cooperative = job.cooperative and mode in ("requeue", "suspend")
         job.bind(self.signal.handle(job.job_id) if cooperative else None, keep_progress=mode != "kill",
                  take_stopped=lambda: self.signal.take_stopped(job.job_id))
         job.state.submitted_wall = time.time()

@@ -42,7 +42,7 @@ class Victims:
     def view(self, snap: SchedulerSnapshot, guard: Guard) -> ClusterView:
         """The LOW jobs the policy may stop (running, not protected, not already preempted) and free slots."""
         free = max(0, snap.slots - snap.running())
-        return ClusterView(self._candidates(snap, guard), {"*": free}, dict(snap.memory_pressure))
+        return ClusterView(self._candidates(snap, guard), {"*": free})
 
     def _candidates(self, snap: SchedulerSnapshot, guard: Guard) -> list[LowRunning]:
         """Running, not yet preempted LOW jobs, as the guard narrows them; remembers the tasks it protects."""
@@ -65,7 +65,7 @@ class Victims:
             c.job_id: frozenset(p for p, _ in set(c.tasks) - set(allowed[c.job_id].tasks))
             for c in candidates if c.job_id in allowed
         }
-        return [LowRunning(c.job_id, c.cooperative, c.hosts) for c in allowed.values()]
+        return [LowRunning(c.job_id, c.cooperative, c.hosts, c.tasks) for c in allowed.values()]
 
     def stop(self, victims: Sequence[Victim], now: float) -> None:
         """Stop each victim: through the signal where its tasks poll it, else by cancelling its job tag."""

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from spark_sched.measure import measure
+from spark_sched.priority.jobs.preemptible import PreemptibleJob
 from spark_sched.priority.policy.guards import guard
 from spark_sched.priority.runtime.controller import PriorityController
 from spark_sched.priority.streaming import LatencyListener, StreamWatch
@@ -41,6 +42,7 @@ class UnifiedParams:
     guard_options: dict[str, float] = field(default_factory=dict)  # e.g. {"min_slots": 1, "max_wait_s": 5.0}
     max_preemptions: int = 3  # the `count` guard's bound (used only with guard="count")
     hold_s: float = 0.1  # the controller's: release preempted LOW jobs once no HIGH task has waited this long
+    cores: int | None = None  # `suspend`: tasks the cluster's cores run at once (default: half the task slots)
     warmup_timeout_s: float = 120.0
     warmup_batches: int = 3
 
@@ -69,7 +71,8 @@ def run_unified(spark: SparkSession, variant: str, root: Path, params: UnifiedPa
         _drive(spark, variant, root, p, parts)
     _read_back(parts, root, result)
     tasks = m.tasks()
-    task_times(tasks, result)
+    task_times(tasks, result, {j.job_id: j.partitions for j in parts.controller.jobs.values()
+                               if isinstance(j, PreemptibleJob)})
     if len(parts.window) == 2:
         _slot_figures(parts, tasks, result)
     return result
@@ -84,7 +87,7 @@ def _start_parts(spark: SparkSession, variant: str, root: Path, p: UnifiedParams
     chosen = guard(p.guard, **p.guard_options) if p.guard != "count" else p.guard
     controller = PriorityController(spark, POLICY_OF[variant], classes=(high, low), guard=chosen,
                                     max_preemptions=p.max_preemptions if p.guard == "count" else None,
-                                    hold_s=p.hold_s)
+                                    hold_s=p.hold_s, cores=p.cores)
     return _Parts(generator, sink, controller, listener)
 
 
@@ -128,6 +131,10 @@ def _read_back(parts: _Parts, root: Path, result: UnifiedResult) -> None:
                               if window[0] <= j.state.finished_wall <= window[1]]
     result.reactions_ms = list(controller.stats.reactions_ms)
     result.preemptions = controller.stats.preemptions
+    result.suspended_ms = 1000.0 * sum(controller.signal.suspended_s(job_id) for job_id in controller.jobs)
+    jobs = list(controller.jobs.values())
+    result.jobs_lost = sum(1 for j in jobs if not j.state.finished.is_set() or j.state.error is not None)
+    result.duplicate_commits = sum(j.state.duplicates for j in jobs)
     result.max_job_preemptions = max((j.state.preemptions for j in controller.jobs.values()), default=0)
     result.stream_problems = check_stream_output(root / "out", parts.generator.expected)
     result.stream_complete = not result.stream_problems
@@ -139,5 +146,8 @@ def _slot_figures(parts: _Parts, tasks: Any, result: UnifiedResult) -> None:
     controller = parts.controller
     pending = [(j.state.submitted_wall, j.state.finished_wall or end) for j in controller.jobs.values()]
     result.idle_slot_s_while_pending = idle_slot_s_while_pending(tasks, result.slots, pending, (start, end))
+    cores = controller.suspend_cores or result.slots
+    suspended = [(lo, hi) for _, _, lo, hi in controller.signal.pauses()]
+    result.idle_core_s_while_pending = idle_slot_s_while_pending(tasks, cores, pending, (start, end), suspended)
     result.cancel_to_free_ms = cancel_to_free_ms(tasks, controller.stats.stops)
     result.task_spans = task_spans(tasks, start)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from spark_sched.priority.classes import HIGH, LOW, PriorityClass
 
-VARIANTS = ("isolated", "fifo", "fair", "fair_minshare", "kill", "requeue", "lb", "lma")
+VARIANTS = ("isolated", "fifo", "fair", "fair_minshare", "kill", "requeue", "lb", "suspend")
 POLICY_OF = {"isolated": "none", "fifo": "none", "fair": "none", "fair_minshare": "none", "kill": "kill",
-             "requeue": "requeue", "lb": "lb", "lma": "lma"}
+             "requeue": "requeue", "lb": "lb", "suspend": "suspend"}
+OVERSUBSCRIBED = frozenset({"suspend"})  # variants that need more task slots than cores
 
 # Pools for every variant in one file, so all variants share one application.
 FIFO_HIGH = PriorityClass("high", 1, "default", preemptible=False)

@@ -103,7 +103,6 @@ class PriorityController:
         self._victims = Victims(spark, self.jobs, self.signal, self._preempted, self.stats, low_pools)
         self.cores = cores
         self._suspensions: Suspensions | None = None
-        self._low_pools = low_pools
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_busy = 0.0
@@ -190,7 +189,7 @@ class PriorityController:
                 "priority cores", cores,
                 f"1 to {slots - 1}: suspended tasks keep their slots, so suspend needs more task slots ({slots}) "
                 "than cores (run executors with more cores than the host has, e.g. SPARK_WORKER_CORES=2x)")
-        return Suspensions(self.jobs, self.signal, self._preempted, self._victims, self._low_pools, cores,
+        return Suspensions(self.jobs, self.signal, self._preempted, self._victims, cores,
                            hold_s=self.hold_s, settle_s=self.settle_s)
 
     # -- submitting work -------------------------------------------------------------------------------------

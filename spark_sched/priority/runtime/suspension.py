@@ -58,7 +58,6 @@ class Suspensions:
     signal: SignalServer
     preempted: PreemptedJobs
     victims: Victims
-    low_pools: frozenset[str]
     cores: int
     hold_s: float
     settle_s: float
@@ -71,7 +70,7 @@ class Suspensions:
         polling = [t for t in self.signal.running() if t.job_id in self.jobs]
         running = tuple(t for t in polling if t.paused_since is None and not t.stopping)
         suspended = tuple(t for t in polling if t.paused_since is not None)
-        jvm_only = max(0, snap.running(self.low_pools) - len(polling))
+        jvm_only = max(0, snap.running(self.victims.low_pools) - len(polling))
         return LowTasks(running, suspended, jvm_only)
 
     def tick(self, now: float, snap: SchedulerSnapshot, waiting: int, high_active: int, policy: Policy,

@@ -113,3 +113,13 @@ def test_cli_lists_runs_and_refuses(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert ran.exit_code == 0, ran.output
     assert "same_size" in ran.output and "met" in ran.output
     assert json.loads((tmp_path / "cli" / "sorting.json").read_text())["repetitions"] == 3
+
+
+def test_priority_switches_application_twice_per_repetition() -> None:
+    """`suspend` runs in an application of its own: its variants come last, so a repetition switches only twice."""
+    from spark_sched.bench.experiments.priority import EXPERIMENT
+    from spark_sched.workloads.unified.variants import OVERSUBSCRIBED
+
+    needs = [v.removeprefix("loaded-") in OVERSUBSCRIBED for v in EXPERIMENT.variants]
+    switches = sum(a != b for a, b in zip(needs, needs[1:] + needs[:1], strict=True))
+    assert any(needs) and switches == 2

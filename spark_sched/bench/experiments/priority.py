@@ -3,12 +3,16 @@
 The unified application (`spark_sched.workloads.unified`: a YSB-like stream in
 the HIGH pool, TPC-H Q1-like and Python feature-extraction jobs in the LOW
 pool) runs once per variant on a local standalone cluster of 3 workers x 1
-core (REFERENCE.md's setting). The workers offer 2 task slots each; every
+core (REFERENCE.md's setting). The workers offer 3 task slots each; every
 variant but `suspend` runs in an application capped at 3 cores
 (`spark.cores.max`: one slot per worker, the cluster a user keeps), `suspend`
-in one that takes all 6 slots (suspended tasks keep theirs) with the
-controller's cap of 3 unsuspended tasks. The bench switches application when
-the next variant needs the other one and warms the new executors up first.
+in one that takes all 9 slots (suspended tasks keep theirs) with the
+controller's cap of 3 unsuspended tasks. Three slots per core, not two:
+with two, LOW's running and suspended tasks often held every slot when the
+stream's next micro-batch came, and the slot fallback stopped and relaunched
+them (measured: relaunch 0.9-2.2 s per 8 s run with two, 0.1-0.4 s with three). Each repetition runs the first
+application's variants, then `suspend`'s (two switches); after a switch the
+next variant runs once unmeasured, so no measured run meets cold executors.
 Two scenarios, interleaved like the variants:
 
 * quiet: the machine as it is;
@@ -55,6 +59,7 @@ import os
 import statistics
 import subprocess
 import sys
+from dataclasses import replace
 from typing import Any
 
 from spark_sched.bench.application import BenchApplication
@@ -77,7 +82,8 @@ TARGET_REACTION_MS = 250.0
 TARGET_SUSPEND_REACTION_MS = 100.0
 TARGET_WORK_VS_FAIR = 0.95
 WORKERS, CORES = 3, 1
-OVERSUBSCRIPTION = 2  # task slots per core on each worker; only `suspend`'s application uses them all
+OVERSUBSCRIPTION = 3  # task slots per core on each worker; only `suspend`'s application uses them all
+WARM_UP_S = 4.0  # an unmeasured run of the next variant after an application switch
 BURNER_SLACK_S = 120.0  # the background process ends itself this long after its run should have ended
 
 # A bounded busy loop: exits by itself at its deadline even if the bench dies without stopping it.
@@ -116,7 +122,10 @@ class PriorityExperiment:
         "FAIR (weight 1000), FAIR+minShare, Spark's FIFO default (quiet) and the controller (lb and requeue "
         "relaunch LOW tasks, suspend pauses them in place); targets on paired per-repetition ratios"
     )
-    variants = (*BASE_VARIANTS, SPARK_DEFAULT, *(LOADED + v for v in BASE_VARIANTS))
+    # the one-slot-per-core application's variants first, then `suspend`'s: two application switches per repetition
+    variants = (*(v for v in BASE_VARIANTS if v not in OVERSUBSCRIBED), SPARK_DEFAULT,
+                *(LOADED + v for v in BASE_VARIANTS if v not in OVERSUBSCRIBED),
+                *(prefix + v for v in BASE_VARIANTS if v in OVERSUBSCRIBED for prefix in SCENARIOS.values()))
 
     def __init__(self) -> None:
         self.app: BenchApplication | None = None
@@ -131,7 +140,6 @@ class PriorityExperiment:
         ctx.params["load_average_before"] = [round(x, 2) for x in os.getloadavg()]
         self.app = BenchApplication(ctx, "priority", WORKERS, CORES * OVERSUBSCRIPTION)
         self.oversubscribed = None
-        self._use(oversubscribed=False)
         slots = WORKERS * CORES
         self.params = UnifiedParams(seconds=8.0 if ctx.quick else 18.0, stream_slots=slots,
                                     q1_rows=1_000_000, in_flight=2, cores=slots)
@@ -149,7 +157,7 @@ class PriorityExperiment:
         assert self.app is not None
         base = variant.removeprefix(LOADED)
         params = self.params
-        self._use(oversubscribed=base in OVERSUBSCRIBED)
+        self._use(base)
         root = self.app.state_dir / "runs" / f"{variant}-{repetition}"
         if variant.startswith(LOADED):
             with Burner(params.seconds + params.warmup_timeout_s + BURNER_SLACK_S):
@@ -164,9 +172,14 @@ class PriorityExperiment:
         self.runs.setdefault(variant, []).append(metrics)
         return metrics
 
-    def _use(self, oversubscribed: bool) -> None:
-        """Run the application the next variant needs: all slots (suspend) or one per core; warm it up."""
+    def _use(self, variant: str) -> None:
+        """Run the application `variant` needs: all slots (suspend) or one per core; warm it up.
+
+        New executors run cold (no JIT, no Python workers), so after a switch
+        the variant itself runs once, unmeasured, before its measured run.
+        """
         assert self.app is not None
+        oversubscribed = variant in OVERSUBSCRIBED
         if self.oversubscribed == oversubscribed:
             return
         from spark_sched.workloads.unified import UNIFIED_CLASSES
@@ -181,6 +194,8 @@ class PriorityExperiment:
         if self.app.slots != wanted:
             raise RuntimeError(f"priority: the application has {self.app.slots} task slots, not {wanted}")
         warm_up(self.spark)
+        run_unified(self.spark, variant, self.app.state_dir / "runs" / "warm-up",
+                    replace(self.params, seconds=WARM_UP_S))
         self.oversubscribed = oversubscribed
 
     # -- targets and summary ---------------------------------------------------------------------------------

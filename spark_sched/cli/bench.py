@@ -173,20 +173,22 @@ def _interrupted(results: list[dict[str, Any]]) -> None:
     sys.exit(EXIT_INTERRUPTED)
 
 
-def _run_names(names: list[str], options: dict[str, Any]) -> list[dict[str, Any]]:
-    """Run experiments in turn in this process under the lock; print one summary table at the end."""
-    results: list[dict[str, Any]] = []
+def _summarize(results: list[dict[str, Any]], out_dir: Path) -> None:
+    """The one table a bench ends with, and where its JSON went."""
+    _table_console().print(summary_table(results))
+    click.echo("wrote " + ", ".join(str(out_dir / f"{r['experiment']}.json") for r in results))
+
+
+def _run_experiment(name: str, options: dict[str, Any]) -> None:
+    """`bench NAME`: run one experiment in this process under the lock; end with its summary table."""
     _say(prefer_sparkmeasure())
     try:
         with _stop_on_sigterm(), bench_lock(_say) as how, _progress() as progress:
             options["lock"] = how
-            for name in names:
-                results.append(_run_one(name, options, progress).to_json())
+            result = _run_one(name, options, progress).to_json()
     except KeyboardInterrupt:
-        _interrupted(results)
-    _table_console().print(summary_table(results))
-    click.echo("wrote " + ", ".join(str(options["out_dir"] / f"{r['experiment']}.json") for r in results))
-    return results
+        _interrupted([])
+    _summarize([result], options["out_dir"])
 
 
 def _child_args(name: str, options: dict[str, Any]) -> list[str]:
@@ -227,8 +229,7 @@ def _run_each_in_its_own_process(names: list[str], options: dict[str, Any]) -> N
                 results.append(json.loads(path.read_text()))
             else:
                 failed.append(f"{name} (exit {code})")
-    _table_console().print(summary_table(results))
-    click.echo("wrote " + ", ".join(str(options["out_dir"] / f"{r['experiment']}.json") for r in results))
+    _summarize(results, options["out_dir"])
     if failed:
         raise SparkSchedError(f"spark-sched bench all: failed: {', '.join(failed)}")
 
@@ -253,7 +254,7 @@ def _experiment_command(name: str) -> click.Command:
     @_run_options
     def run(**kwargs: Any) -> None:
         registry.get(name)  # an unknown or broken experiment is refused before anything is made
-        _run_names([name], _prepare(**kwargs))
+        _run_experiment(name, _prepare(**kwargs))
 
     return run
 

@@ -196,7 +196,12 @@ def p_faster(state: ClassState, arm: str, than: str, margin: float) -> float:
     else:
         mean, sd = other.mean, other.sd_of_mean
     gap = base.mean - math.log(margin) - mean
-    return float(norm.cdf(gap / math.hypot(sd, base.sd_of_mean)))
+    return _normal_cdf(gap / math.hypot(sd, base.sd_of_mean))
+
+
+def _normal_cdf(z: float) -> float:
+    """Standard normal CDF through math.erf: scipy's costs tens of microseconds a call, too much per decision."""
+    return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
 
 
 def choose(state: ClassState, arms: list[str], prior: str, rules: Rules, rng: np.random.Generator) -> Choice:

@@ -46,7 +46,7 @@ class ComposerState:
     @staticmethod
     def from_json(data: Any) -> ComposerState:
         if not isinstance(data, dict) or data.get("version") not in READABLE:
-            raise ValueError(f"not a version-{VERSION} composer state")
+            raise ValueError(f"not a composer state (version {' or '.join(map(str, READABLE))})")
         classes = {str(k): ClassState.from_json(v) for k, v in data["classes"].items()}
         history = {str(k): {"task_ms": float(v["task_ms"]), "jobs": int(v["jobs"]),
                             "recent": [float(x) for x in v.get("recent", [])], "bucket": str(v.get("bucket", ""))}

@@ -74,7 +74,7 @@ def _simulate(means: dict[str, float], sigma: float, jobs: int, seed: int, prior
     return state, log
 
 
-@pytest.mark.parametrize(("sigma", "least"), [(0.3, 17), (0.5, 14)])
+@pytest.mark.parametrize(("sigma", "least"), [(0.3, 16), (0.5, 13)])
 def test_bandit_settles_on_the_faster_arm_and_stops_exploring(sigma: float, least: int) -> None:
     """Two compositions 1.5x apart, 2-5x lognormal noise between runs, the prior on the slower one."""
     runs = [_simulate({"slow": 1500.0, "fast": 1000.0}, sigma, 40, seed, "slow") for seed in SEEDS]

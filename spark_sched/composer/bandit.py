@@ -170,7 +170,7 @@ class Rules:
     """How a class of one priority explores and when it switches (from `[learning]`)."""
 
     explore_fraction: float = 0.5
-    explore_trials: int = 10
+    explore_trials: int = 8
     switch_margin: float = 1.1
     switch_confidence: float = 0.9
     latency_target_ms: float | None = None  # HIGH work: never explore an arm estimated to miss it

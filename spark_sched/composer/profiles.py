@@ -12,7 +12,7 @@ high = "stream_first"                 # keys: default, a priority, a kind, or "p
 [learning]
 switch_margin = 1.1                   # switch only to a composition at least 10% faster ...
 switch_confidence = 0.9               # ... with this posterior probability
-explore_trials = 10                   # jobs each other composition may get before the class settles
+explore_trials = 8                    # jobs each other composition may get before the class settles
 low_explore = 0.5                     # at most this fraction of a LOW class's jobs explore
 high_explore = 0.05                   # and of a HIGH class's
 high_latency_target_ms = 1000         # never explore, on HIGH work, a composition estimated to miss it
@@ -58,7 +58,7 @@ class Learning:
 
     switch_margin: float = 1.1
     switch_confidence: float = 0.9
-    explore_trials: int = 10
+    explore_trials: int = 8
     low_explore: float = 0.5
     high_explore: float = 0.05
     high_latency_target_ms: float = 1000.0

@@ -4,11 +4,12 @@ Four kinds of job, each a list of per-record sleep costs run as Python tasks
 (`sc.parallelize(costs, partitions).map(sleep)`; parallelize cuts contiguous
 slices, so where the costs sit decides the skew), each a shape Spark users meet:
 
-* `tiny`   -- a lookup over many small files: 64-128 records of ~5 ms, one natural partition per record
-  (Spark makes a partition per small file), so Spark runs ~100 tasks whose launch costs more than their work;
+* `tiny`   -- a lookup over many small files: 64-128 records (256 KB files) of ~5 ms, one natural partition
+  per record (Spark makes a partition per small file), so Spark runs ~100 tasks whose launch costs more than
+  their work;
 * `medium` -- 6-10 records of ~300 ms, one per natural partition: tasks long enough that no cut matters;
-* `skewed` -- an aggregation where a few keys hold most of the work: ~10 light records then 3 heavy ones
-  (~1 s) in the 2 partitions the input comes in, so one task does most of the job;
+* `skewed` -- an aggregation over 9-12 keys, 3 of which hold most of the work: 6-9 light records (~100 ms)
+  then 3 heavy ones (~1 s) in the 2 partitions the input comes in, so one task does most of the job;
 * `stream` -- a HIGH micro-batch of 3 records of ~50 ms every `stream_period_s`.
 
 Sizes and costs are jittered per job and batch jobs arrive as a Poisson process,
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 WORKLOAD_KINDS = ("tiny", "medium", "skewed", "stream")
 BATCH_KINDS = WORKLOAD_KINDS[:3]
 RECORD_BYTES = 1 << 20  # nominal input per record, for the classifier's input-size bucket
+SMALL_FILE_BYTES = 256 << 10  # a tiny job's records are small files
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,8 @@ class Job:
     def features(self) -> dict[str, Any]:
         high = self.kind == "stream"
         return {"priority": "high" if high else "low", "kind": "stream" if high else "batch",
-                "input_bytes": len(self.costs) * RECORD_BYTES, "partitions": self.natural, "name": self.kind}
+                "input_bytes": len(self.costs) * (SMALL_FILE_BYTES if self.kind == "tiny" else RECORD_BYTES),
+                "partitions": self.natural, "name": self.kind}
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,7 @@ def _batch(at: float, kind: str, rng: np.random.Generator) -> Job:
     if kind == "medium":
         n = int(rng.integers(6, 11))
         return Job(at, kind, tuple(float(c) for c in rng.uniform(0.25, 0.35, n)), n)
-    light = [float(c) for c in rng.uniform(0.08, 0.12, int(rng.integers(9, 13)))]
+    light = [float(c) for c in rng.uniform(0.08, 0.12, int(rng.integers(6, 10)))]
     heavy = [float(c) for c in rng.uniform(0.8, 1.2, 3)]
     return Job(at, kind, tuple(light + heavy), 2)
 

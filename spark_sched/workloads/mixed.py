@@ -13,7 +13,8 @@ slices, so where the costs sit decides the skew), each a shape Spark users meet:
 * `stream` -- a HIGH micro-batch of 3 records of ~50 ms every `stream_period_s`.
 
 Sizes and costs are jittered per job and batch jobs arrive as a Poisson process,
-so no two jobs are the same. No single cut wins everywhere: tiny jobs pay per-task
+so no two jobs are the same; their kinds are dealt in shuffled rounds of three, so
+a short run is not, by chance, mostly one kind. No single cut wins everywhere: tiny jobs pay per-task
 overhead (fewer, coarser tasks win big), skewed jobs pay for skew (finer tasks
 win), and the stream pays for queueing behind batch work in one FIFO pool (its
 own pool wins). Spark's default (the input's partitions, one FIFO pool) pays all three.
@@ -75,9 +76,11 @@ def generate(seed: int, params: WorkloadParams) -> list[Job]:
     rng = np.random.default_rng(seed)
     jobs: list[Job] = []
     t = 0.0
+    deck: list[str] = []  # batch kinds are dealt in shuffled rounds, so every run holds them in near-equal numbers
     while t < params.seconds or _short(jobs, params.min_per_kind, BATCH_KINDS):
         t += float(rng.exponential(params.batch_gap_s))
-        jobs.append(_batch(t, str(rng.choice(BATCH_KINDS)), rng))
+        deck = deck or [str(k) for k in rng.permutation(BATCH_KINDS)]
+        jobs.append(_batch(t, deck.pop(), rng))
     end = max(t, params.seconds)
     k = 0
     while k * params.stream_period_s < end or _short(jobs, params.min_per_kind, ("stream",)):

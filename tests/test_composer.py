@@ -1,5 +1,7 @@
-"""The composer on real Spark: it learns the known best composition, remembers it across restarts, starts
-an unseen class on its prior, refuses bad compositions and corrupt state in one line, and bounds
+"""The composer: its bandit's decisions on seeded synthetic job times (no Spark: it settles on the faster
+composition and stops exploring, keeps the prior without separation, explores again after a drift, bounds
+HIGH exploration), and on real Spark: it learns the known best composition, remembers it across restarts,
+starts an unseen class on its prior, refuses bad compositions and corrupt state in one line, and bounds
 exploration on HIGH work."""
 
 from __future__ import annotations
@@ -8,17 +10,22 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from spark_sched.cli.main import cli
 from spark_sched.composer import (
+    ComposerState,
     ComposerStateError,
     CompositionError,
+    Learning,
+    bandit,
     composer,
     load_compositions,
     load_state,
     parse_compositions,
+    save_state,
 )
 from spark_sched.composer.state import state_path
 from spark_sched.priority import PriorityController
@@ -38,6 +45,98 @@ default = "one"
 [learning]
 discount = 0.95
 """
+
+
+# -- the bandit's decisions on synthetic job times (no Spark) ---------------------------------------------------
+
+SEEDS = range(20)
+DEFAULTS = Learning()  # the shipped learning settings' defaults
+
+
+def _simulate(means: dict[str, float], sigma: float, jobs: int, seed: int, prior: str, priority: str = "low",
+              drift_at: int | None = None, drift: dict[str, float] | None = None,
+              learning: Learning = DEFAULTS) -> tuple[bandit.ClassState, list[tuple[str, bool, bool]]]:
+    """One class run for `jobs` jobs: each arm's time is its mean times lognormal noise (sd `sigma` of log ms).
+
+    From job `drift_at` on, `drift` replaces some arms' means. Returns the class and, per job, (arm, explored,
+    drift detected on its result).
+    """
+    rng, noise = np.random.default_rng(seed), np.random.default_rng(seed + 1000)
+    state, arms, rules = bandit.ClassState(priority), list(means), learning.rules(priority)
+    log = []
+    for job in range(jobs):
+        now = {**means, **(drift or {})} if drift_at is not None and job >= drift_at else means
+        choice = bandit.choose(state, arms, prior, rules, rng)
+        bandit.record_decision(state, choice)
+        drifted = bandit.update(state, choice.arm, now[choice.arm] * math.exp(noise.normal(0.0, sigma)),
+                                learning.discount)
+        log.append((choice.arm, choice.explored, drifted))
+    return state, log
+
+
+@pytest.mark.parametrize(("sigma", "least"), [(0.3, 16), (0.5, 13)])
+def test_bandit_settles_on_the_faster_arm_and_stops_exploring(sigma: float, least: int) -> None:
+    """Two compositions 1.5x apart, 2-5x lognormal noise between runs, the prior on the slower one."""
+    runs = [_simulate({"slow": 1500.0, "fast": 1000.0}, sigma, 40, seed, "slow") for seed in SEEDS]
+    on_fast = sum(state.incumbent == "fast" for state, _ in runs)
+    assert on_fast >= least, on_fast
+    for state, log in runs:
+        assert state.settled and state.settled_at is not None and state.settled_at <= 30, state.to_json()
+        assert not any(explored for _, explored, _ in log[state.settled_at:])  # settled: no more exploring
+        assert state.explorations <= 2 * DEFAULTS.explore_trials
+        if state.drifts == 0:  # nothing drifted: nothing was discounted
+            assert all(arm.n == arm.pulls for arm in state.arms.values())
+
+
+@pytest.mark.parametrize("sigma", [0.3, 0.5])
+def test_bandit_keeps_the_prior_without_separation(sigma: float) -> None:
+    runs = [_simulate({"prior": 1000.0, "other": 1000.0}, sigma, 40, seed, "prior") for seed in SEEDS]
+    kept = sum(state.incumbent == "prior" and state.switches == 0 for state, _ in runs)
+    assert kept >= 15, kept
+    assert all(state.settled for state, _ in runs)
+    assert all(state.arms["other"].trials <= DEFAULTS.explore_trials for state, _ in runs)
+
+
+def test_bandit_explores_again_after_a_drift() -> None:
+    """Settled on the faster arm; from job 30 that arm runs 4x slower: it notices, explores, moves, settles."""
+    for seed in SEEDS:
+        state, log = _simulate({"a": 1000.0, "b": 1500.0}, 0.4, 60, seed, "a", drift_at=30, drift={"a": 4000.0})
+        detected = [job for job, (_, _, drifted) in enumerate(log) if drifted and job >= 30]
+        assert detected and detected[0] <= 36, (seed, detected)
+        assert any(arm == "b" for arm, _, _ in log[detected[0]:detected[0] + 4])  # explored again at once
+        assert state.incumbent == "b" and state.settled and state.drifts >= 1, (seed, state.to_json())
+        assert state.settled_at is not None and state.settled_at > detected[0]
+
+
+def test_bandit_high_class_explores_within_its_budget() -> None:
+    learning = Learning(high_explore=0.05, high_latency_target_ms=5000.0)
+    for seed in range(5):
+        state, log = _simulate({"first": 1000.0, "second": 800.0, "third": 900.0}, 0.4, 100, seed, "first",
+                               priority="high", learning=learning)
+        explored = np.cumsum([explored for _, explored, _ in log])
+        assert all(e <= math.floor(0.05 * (i + 1)) for i, e in enumerate(explored)), seed
+        assert state.explorations >= 1  # the budget is used, not zero
+
+
+def test_settling_is_in_the_state_file_and_composer_show(tmp_path: Path) -> None:
+    state, _ = _simulate({"slow": 1500.0, "fast": 1000.0}, 0.3, 40, 0, "slow")
+    exploring, _ = _simulate({"slow": 1500.0, "fast": 1000.0}, 0.3, 3, 0, "slow")
+    file = save_state(ComposerState({"low/batch/settled": state, "low/batch/new": exploring}), tmp_path / "s.json")
+    saved = json.loads(file.read_text())["classes"]
+    assert saved["low/batch/settled"]["settled"] is True
+    assert saved["low/batch/settled"]["settled_at"] == state.settled_at
+    assert saved["low/batch/new"]["settled"] is False and saved["low/batch/new"]["settled_at"] is None
+    assert load_state(file).classes["low/batch/settled"].to_json() == state.to_json()
+    shown = CliRunner().invoke(cli, ["composer", "show", str(file), "--json"])
+    assert shown.exit_code == 0, shown.output
+    rows = {r["class"]: r for r in json.loads(shown.output)["classes"]}
+    assert rows["low/batch/settled"]["settled"] and rows["low/batch/settled"]["chosen"] == state.incumbent
+    assert not rows["low/batch/new"]["settled"]
+    table = CliRunner().invoke(cli, ["composer", "show", str(file)])
+    assert f"job {state.settled_at}" in table.output and "exploring" in table.output, table.output
+
+
+# -- on real Spark ---------------------------------------------------------------------------------------------
 
 
 def _write(tmp_path: Path, text: str, name: str = "compositions.toml") -> Path:
@@ -107,6 +206,8 @@ def test_unseen_class_gets_the_prior(spark, tmp_path: Path) -> None:
         ('[profiles.a]\npreemption = "evict"\n', "profiles.a.preemption", "kill, lb, none, requeue"),
         ('[profiles.a]\ngranularity = "natural"\n[priors]\ndefault = "b"\n', "priors.default", "a"),
         ('[profiles.a]\n[learning]\ndiscount = 1.5\n', "learning.discount", "(0, 1]"),
+        ('[profiles.a]\n[learning]\nswitch_margin = 0.9\n', "learning.switch_margin", "a number >= 1"),
+        ('[profiles.a]\n[learning]\nexplore_trials = 2.5\n', "learning.explore_trials", "an integer >= 0"),
     ],
 )
 def test_bad_composition_is_one_clear_error(tmp_path: Path, text: str, key: str, choices: str) -> None:

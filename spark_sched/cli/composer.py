@@ -34,32 +34,43 @@ def resolve(path: Path | None) -> Path:
 
 
 def report(state: ComposerState) -> list[dict[str, Any]]:
-    """Per class: decisions, explorations, the chosen (best estimated) composition and every arm's estimates."""
+    """Per class: decisions, explorations, whether it settled, the composition it runs and every arm's estimates."""
     rng = np.random.default_rng(SEED)
     rows = []
     for name in sorted(state.classes):
         cls = state.classes[name]
         arms = summary(cls, sorted(cls.arms), rng)
+        chosen = cls.incumbent if any(a["composition"] == cls.incumbent for a in arms) else None
         rows.append({"class": name, "priority": cls.priority, "jobs": cls.decisions,
-                     "explorations": cls.explorations, "chosen": arms[0]["composition"] if arms else None,
-                     "last": cls.last, "arms": arms})
+                     "explorations": cls.explorations, "settled": cls.settled, "settled_at": cls.settled_at,
+                     "switches": cls.switches, "drifts": cls.drifts,
+                     "chosen": chosen or (arms[0]["composition"] if arms else None), "last": cls.last, "arms": arms})
     return rows
+
+
+def _settled(row: dict[str, Any]) -> str:
+    """`job N` (settled at its N-th job), `exploring`, or `exploring (drift N)` after a drift."""
+    if row["settled"]:
+        return f"job {row['settled_at']}"
+    return f"exploring (drift {row['drifts']})" if row["drifts"] else "exploring"
 
 
 def _table(rows: list[dict[str, Any]], source: Path) -> Table:
     table = Table(title=f"composer: {source}")
-    for column in ("class", "jobs", "explored", "chosen", "est. ms", "90% interval", "P(best)", "runner-up"):
-        left = column in ("class", "chosen", "runner-up")
+    columns = ("class", "jobs", "explored", "settled", "chosen", "est. ms", "90% interval", "P(best)", "runner-up")
+    for column in columns:
+        left = column in ("class", "settled", "chosen", "runner-up")
         table.add_column(column, justify="left" if left else "right", no_wrap=True)
     for row in rows:
         arms = row["arms"]
         if not arms:
-            table.add_row(row["class"], str(row["jobs"]), str(row["explorations"]), "(no result yet)",
+            table.add_row(row["class"], str(row["jobs"]), str(row["explorations"]), _settled(row), "(no result yet)",
                           "", "", "", "")
             continue
-        best = arms[0]
-        runner = f"{arms[1]['composition']} ({arms[1]['estimate_ms']:,.0f} ms)" if len(arms) > 1 else ""
-        table.add_row(row["class"], str(row["jobs"]), str(row["explorations"]), best["composition"],
+        best = next(a for a in arms if a["composition"] == row["chosen"])
+        others = [a for a in arms if a is not best]
+        runner = f"{others[0]['composition']} ({others[0]['estimate_ms']:,.0f} ms)" if others else ""
+        table.add_row(row["class"], str(row["jobs"]), str(row["explorations"]), _settled(row), best["composition"],
                       f"{best['estimate_ms']:,.0f}", f"{best['low_ms']:,.0f}-{best['high_ms']:,.0f}",
                       f"{best['p_best']:.2f}", runner)
     return table
@@ -74,7 +85,7 @@ def composer() -> None:
 @click.argument("state", required=False, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def show(state: Path | None, as_json: bool) -> None:
-    """Per class: the chosen composition, its estimated job time, 90% interval and P(best)."""
+    """Per class: whether it settled, the composition it runs, its estimated job time, 90% interval and P(best)."""
     file = resolve(state)
     if not file.is_file():
         raise ComposerStateError(f"composer state {file} does not exist (no job has run under the composer there)")

@@ -4,9 +4,10 @@ Mechanisms plug in at named extension points (`points`: pool, preemption,
 sampling, granularity, locality), each a typed interface, as small plugins
 (`plugins/`) that `builtin` registers; compositions are named profiles in TOML
 that choose plugins by name (`profiles`); jobs are put in classes
-from what is observable (`classify`); per class a discounted Thompson-sampling
-bandit learns which composition finishes jobs soonest (`bandit`), remembered
-as JSON in the state directory (`state`); `scope` applies a decision around a
+from what is observable (`classify`); per class a bandit learns which
+composition finishes jobs soonest and settles on it, exploring again only when
+the class's times drift (`bandit`), remembered as JSON in the state directory
+(`state`); `scope` applies a decision around a
 job and feeds its measured time back.
 
 The package itself is callable: `spark_sched.composer(spark, profiles=...)` is

@@ -10,9 +10,13 @@ default = "fine"
 high = "stream_first"                 # keys: default, a priority, a kind, or "priority/kind"
 
 [learning]
-discount = 0.95                       # weight kept by past rewards per new one (non-stationary workloads)
-high_explore = 0.05                   # at most this fraction of HIGH jobs runs a non-greedy composition
+switch_margin = 1.1                   # switch only to a composition at least 10% faster ...
+switch_confidence = 0.9               # ... with this posterior probability
+explore_trials = 8                    # jobs each other composition may get before the class settles
+low_explore = 0.5                     # at most this fraction of a LOW class's jobs explore
+high_explore = 0.05                   # and of a HIGH class's
 high_latency_target_ms = 1000         # never explore, on HIGH work, a composition estimated to miss it
+discount = 0.25                       # evidence kept when a class's times drift (then it explores again)
 ```
 
 Anything unknown -- a section, a point, a plugin, a parameter, a value -- is one
@@ -27,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spark_sched.composer.bandit import Rules
 from spark_sched.composer.builtin import builtin
 from spark_sched.composer.classify import PRIORITIES, PROCESSING_KINDS
 from spark_sched.composer.errors import CompositionError
@@ -49,17 +54,31 @@ SECTIONS = ("profiles", "priors", "learning")
 
 @dataclass(frozen=True)
 class Learning:
-    """How the bandit learns: discounting, and the bound on exploring HIGH work."""
+    """How the bandit learns: when it switches, how much it explores (HIGH work less), what a drift forgets."""
 
-    discount: float = 0.95
+    switch_margin: float = 1.1
+    switch_confidence: float = 0.9
+    explore_trials: int = 8
+    low_explore: float = 0.5
     high_explore: float = 0.05
     high_latency_target_ms: float = 1000.0
+    discount: float = 0.1
+
+    def rules(self, priority: str) -> Rules:
+        """The bandit's rules for a class of this priority."""
+        high = priority == "high"
+        return Rules(self.high_explore if high else self.low_explore, self.explore_trials, self.switch_margin,
+                     self.switch_confidence, self.high_latency_target_ms if high else None)
 
 
 _LEARNING_RULES: dict[str, tuple[str, Any]] = {
-    "discount": ("a number in (0, 1]", lambda v: 0.0 < v <= 1.0),
+    "switch_margin": ("a number >= 1 (1.1: at least 10% faster)", lambda v: 1.0 <= v <= 100.0),
+    "switch_confidence": ("a probability in [0.5, 1)", lambda v: 0.5 <= v < 1.0),
+    "explore_trials": ("an integer >= 0", lambda v: v >= 0 and float(v).is_integer()),
+    "low_explore": ("a fraction in [0, 1]", lambda v: 0.0 <= v <= 1.0),
     "high_explore": ("a fraction in [0, 1]", lambda v: 0.0 <= v <= 1.0),
     "high_latency_target_ms": ("a number of ms > 0", lambda v: v > 0),
+    "discount": ("a number in (0, 1]", lambda v: 0.0 < v <= 1.0),
 }
 
 
@@ -232,5 +251,5 @@ def _learning(body: dict[str, Any], source: str) -> Learning:
         allowed, check = _LEARNING_RULES[key]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not check(float(value)):
             raise CompositionError(f"learning.{key}", value, allowed, source)
-        values[key] = float(value)
+        values[key] = int(value) if key == "explore_trials" else float(value)
     return Learning(**values)

@@ -178,10 +178,8 @@ class Composer(contextlib.ContextDecorator):
             state = self.state.classes[job_class] = bandit.ClassState(features.priority)
         arms = self._arms[features.priority] or self.compositions.arms(features.priority)
         prior = self.compositions.prior(features.priority, features.kind)
-        learning = self.compositions.learning
-        high = (bandit.HighBound(learning.high_explore, learning.high_latency_target_ms)
-                if features.priority == "high" else None)
-        choice = bandit.choose(state, arms, prior if prior in arms else arms[0], self.rng, high)
+        rules = self.compositions.learning.rules(features.priority)
+        choice = bandit.choose(state, arms, prior if prior in arms else arms[0], rules, self.rng)
         bandit.record_decision(state, choice)
         return choice
 

@@ -1,5 +1,9 @@
 """The composer's memory as JSON in the state directory: per-class bandits and the task-duration history.
 
+Per class it holds each composition's statistics, the incumbent (what the class
+runs), and whether the class has settled (`settled`, `settled_at`: the decision
+from which it stopped exploring), so an operator can read it without the tool.
+
 Written atomically (a temporary file renamed over the old one), so a crash
 leaves the previous state, never half of one. A state file that cannot be read
 is refused with one line and moved aside (`state.json.corrupt-<UTC time>`), so
@@ -20,7 +24,8 @@ from typing import Any
 from spark_sched.composer.bandit import ClassState
 from spark_sched.composer.errors import ComposerStateError
 
-VERSION = 1
+VERSION = 2
+READABLE = (1, 2)  # version 1 (no incumbents, no settling) reads as classes still exploring
 FILE_NAME = "state.json"
 
 
@@ -40,8 +45,8 @@ class ComposerState:
 
     @staticmethod
     def from_json(data: Any) -> ComposerState:
-        if not isinstance(data, dict) or data.get("version") != VERSION:
-            raise ValueError(f"not a version-{VERSION} composer state")
+        if not isinstance(data, dict) or data.get("version") not in READABLE:
+            raise ValueError(f"not a composer state (version {' or '.join(map(str, READABLE))})")
         classes = {str(k): ClassState.from_json(v) for k, v in data["classes"].items()}
         history = {str(k): {"task_ms": float(v["task_ms"]), "jobs": int(v["jobs"]),
                             "recent": [float(x) for x in v.get("recent", [])], "bucket": str(v.get("bucket", ""))}

@@ -2,17 +2,22 @@
 
 Four kinds of job, each a list of per-record sleep costs run as Python tasks
 (`sc.parallelize(costs, partitions).map(sleep)`; parallelize cuts contiguous
-slices, so where the costs sit decides the skew):
+slices, so where the costs sit decides the skew), each a shape Spark users meet:
 
-* `tiny`   -- 18-30 records of ~50 ms, one per natural partition (~50 ms tasks);
-* `medium` -- 6-10 records of ~300 ms, one per natural partition;
-* `large`  -- ~9 light records then ~3 heavy ones (~1 s) in 2 natural partitions: skewed;
+* `tiny`   -- a lookup over many small files: 64-128 records (256 KB files) of ~5 ms, one natural partition
+  per record (Spark makes a partition per small file), so Spark runs ~100 tasks whose launch costs more than
+  their work;
+* `medium` -- 6-10 records of ~300 ms, one per natural partition: tasks long enough that no cut matters;
+* `skewed` -- an aggregation over 9-12 keys, 3 of which hold most of the work: 6-9 light records (~100 ms)
+  then 3 heavy ones (~1 s) in the 2 partitions the input comes in, so one task does most of the job;
 * `stream` -- a HIGH micro-batch of 3 records of ~50 ms every `stream_period_s`.
 
 Sizes and costs are jittered per job and batch jobs arrive as a Poisson process,
-so no two jobs are the same. No single cut wins everywhere: tiny jobs pay per-task
-overhead (fewer, coarser tasks win), large jobs pay for skew (finer tasks win),
-and the stream pays for queueing behind batch work (its own pool wins).
+so no two jobs are the same; their kinds are dealt in shuffled rounds of three, so
+a short run is not, by chance, mostly one kind. No single cut wins everywhere: tiny jobs pay per-task
+overhead (fewer, coarser tasks win big), skewed jobs pay for skew (finer tasks
+win), and the stream pays for queueing behind batch work in one FIFO pool (its
+own pool wins). Spark's default (the input's partitions, one FIFO pool) pays all three.
 """
 
 from __future__ import annotations
@@ -31,8 +36,10 @@ if TYPE_CHECKING:
 
     from spark_sched.composer.scope import Composer
 
-WORKLOAD_KINDS = ("tiny", "medium", "large", "stream")
+WORKLOAD_KINDS = ("tiny", "medium", "skewed", "stream")
+BATCH_KINDS = WORKLOAD_KINDS[:3]
 RECORD_BYTES = 1 << 20  # nominal input per record, for the classifier's input-size bucket
+SMALL_FILE_BYTES = 256 << 10  # a tiny job's records are small files
 
 
 @dataclass(frozen=True)
@@ -52,7 +59,8 @@ class Job:
     def features(self) -> dict[str, Any]:
         high = self.kind == "stream"
         return {"priority": "high" if high else "low", "kind": "stream" if high else "batch",
-                "input_bytes": len(self.costs) * RECORD_BYTES, "partitions": self.natural, "name": self.kind}
+                "input_bytes": len(self.costs) * (SMALL_FILE_BYTES if self.kind == "tiny" else RECORD_BYTES),
+                "partitions": self.natural, "name": self.kind}
 
 
 @dataclass(frozen=True)
@@ -68,9 +76,11 @@ def generate(seed: int, params: WorkloadParams) -> list[Job]:
     rng = np.random.default_rng(seed)
     jobs: list[Job] = []
     t = 0.0
-    while t < params.seconds or _short(jobs, params.min_per_kind, ("tiny", "medium", "large")):
+    deck: list[str] = []  # batch kinds are dealt in shuffled rounds, so every run holds them in near-equal numbers
+    while t < params.seconds or _short(jobs, params.min_per_kind, BATCH_KINDS):
         t += float(rng.exponential(params.batch_gap_s))
-        jobs.append(_batch(t, str(rng.choice(("tiny", "medium", "large"))), rng))
+        deck = deck or [str(k) for k in rng.permutation(BATCH_KINDS)]
+        jobs.append(_batch(t, deck.pop(), rng))
     end = max(t, params.seconds)
     k = 0
     while k * params.stream_period_s < end or _short(jobs, params.min_per_kind, ("stream",)):
@@ -86,12 +96,12 @@ def _short(jobs: list[Job], minimum: int, kinds: tuple[str, ...]) -> bool:
 
 def _batch(at: float, kind: str, rng: np.random.Generator) -> Job:
     if kind == "tiny":
-        n = int(rng.integers(18, 31))
-        return Job(at, kind, tuple(float(c) for c in rng.uniform(0.04, 0.06, n)), n)
+        n = int(rng.integers(64, 129))
+        return Job(at, kind, tuple(float(c) for c in rng.uniform(0.004, 0.006, n)), n)
     if kind == "medium":
         n = int(rng.integers(6, 11))
         return Job(at, kind, tuple(float(c) for c in rng.uniform(0.25, 0.35, n)), n)
-    light = [float(c) for c in rng.uniform(0.08, 0.12, int(rng.integers(8, 11)))]
+    light = [float(c) for c in rng.uniform(0.08, 0.12, int(rng.integers(6, 10)))]
     heavy = [float(c) for c in rng.uniform(0.8, 1.2, 3)]
     return Job(at, kind, tuple(light + heavy), 2)
 

@@ -214,8 +214,8 @@ def choose(state: ClassState, arms: list[str], prior: str, rules: Rules, rng: np
         return Choice(incumbent, False, False, incumbent, True)
     if state.round_explorations + 1 > rules.explore_fraction * (state.round_decisions + 1):
         return Choice(incumbent, False, False, incumbent, False)
-    fewest = min(state.arms[a].trials if a in state.arms else 0 for a in challengers)
-    least_seen = [a for a in challengers if (state.arms[a].trials if a in state.arms else 0) == fewest]
+    trials = {a: state.arms[a].trials if a in state.arms else 0 for a in challengers}
+    least_seen = [a for a in challengers if trials[a] == min(trials.values())]
     return Choice(str(rng.choice(least_seen)), True, False, incumbent, False)
 
 

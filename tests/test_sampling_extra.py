@@ -1,6 +1,6 @@
 """KMN's extra upstream tasks on real Spark (local[2]): one job of M tasks, the first K kept, the rest cancelled.
 
-Two cached blocks: block 0's task is quick, block 1's takes 1.5 s (shorter than
+Two cached blocks: block 0's task is quick, block 1's takes 2 s (about as long as
 Spark's kill of a Python task, so it may even finish after the cancel: it must
 not be counted then either).
 """
@@ -18,7 +18,7 @@ from pyspark.sql import SparkSession
 from spark_sched import any_k_of_n
 from spark_sched.sampling.completions import Completions
 
-SLOW_S = 1.5
+SLOW_S = 2.0
 
 
 def _partials() -> Callable[[Iterator[int]], list[int]]:

@@ -86,7 +86,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--rows", type=int, default=5000, help="sessions per block")
     parser.add_argument("--sampling", default="uniform", help="uniform, stratified (K spread over day/night), or a "
                         "name any_k_of_n knows")
-    parser.add_argument("--extra", type=float, default=None, help="also run KMN's intermediate stage with this extra")
+    parser.add_argument("--extra", type=float, default=None, help="M = ceil(K(1 + extra)) upstream tasks may run; "
+                        "the first K partials are kept (default: K tasks only)")
+    parser.add_argument("--extra-tasks", default="auto", choices=("auto", "always", "never"),
+                        help="run the M tasks: auto (when they fit free local slots and can pay), always, never")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-exact", action="store_true", help="skip the exact answer (large data)")
     return parser.parse_args(argv)
@@ -120,19 +123,17 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
     if args.blocks <= 0:
         source = CachedBlocks(sc.emptyRDD())
     started = time.perf_counter()
-    if args.extra is None:
-        run = any_k_of_n(source, args.k, partial, sampling=sampling_rule(args.sampling, args.k), spark=spark,
-                         seed=args.seed)
-        sample = list(run.result)
-    else:
-        run = any_k_of_n(source, args.k, partial, sampling=sampling_rule(args.sampling, args.k), spark=spark,
-                         seed=args.seed, extra=args.extra, downstream=lambda r: r.collect())
-        sample = list(run.result)
+    run = any_k_of_n(source, args.k, partial, sampling=sampling_rule(args.sampling, args.k), spark=spark,
+                     seed=args.seed, extra=args.extra or 0.0, extra_tasks=args.extra_tasks)
+    sample = list(run.result)  # per-block partials of the K blocks kept
     approx_s = time.perf_counter() - started
     print(f"sampling_query: K={args.k} of N={args.blocks} blocks, sampling={args.sampling}, tag {run.tag}")
     print(f"  blocks read      {list(run.chosen)}" + (f" (outputs used {list(run.used)})" if args.extra else ""))
     print(f"  local now        {run.local_expected} of {len(run.chosen)} tasks had a free slot on their data's host")
     print(f"  decision         {run.decision_ms:.1f} ms; approximate answer in {approx_s:.2f} s")
+    if run.decision is not None and args.extra:
+        print(f"  extra tasks      {'yes' if run.extra_tasks else 'no'}: {run.decision.reason}")
+    print("  phases (ms)      " + ", ".join(f"{name[:-3]} {ms:.0f}" for name, ms in run.timings.items()))
     exact = None
     if not args.no_exact:
         started = time.perf_counter()

@@ -66,11 +66,19 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--rate", type=float, default=0.3)
     parser.add_argument("--sampling", default="uniform")
+    parser.add_argument("--extra", type=float, default=0.05, help="M = ceil(K(1 + extra)) gradient tasks may run; "
+                        "the first K gradient sums are kept")
+    parser.add_argument("--extra-tasks", default="auto", choices=("auto", "always", "never"),
+                        help="run the M tasks: auto (when they fit free local slots and can pay), always, never")
     return parser.parse_args(argv)
 
 
 def train(spark: SparkSession, data: object, args: argparse.Namespace, kmn: bool) -> list[tuple[float, float]]:
-    """(held-out loss, seconds) per iteration."""
+    """(held-out loss, seconds) per iteration.
+
+    Gradient sums are partial results: with extra tasks, one job of M tasks
+    runs and the first K sums to reach the driver make the step.
+    """
     sc = spark.sparkContext
     held_out = partition_data(10_000, 5000)
     w = np.zeros(DIM)
@@ -79,7 +87,8 @@ def train(spark: SparkSession, data: object, args: argparse.Namespace, kmn: bool
     for it in range(args.iterations):
         started = time.perf_counter()
         if kmn:
-            grads = any_k_of_n(data, args.k, gradient(w), sampling=args.sampling, spark=spark, seed=it).result
+            grads = any_k_of_n(data, args.k, gradient(w), sampling=args.sampling, spark=spark, seed=it,
+                               extra=args.extra, extra_tasks=args.extra_tasks).result
         else:
             chosen = sorted(int(p) for p in rng.choice(args.partitions, args.k, replace=False))
             grads = sc.runJob(data, gradient(w), partitions=chosen)

@@ -327,7 +327,9 @@ def test_sampling_point_hands_its_extra_to_kmn(spark, tmp_path: Path) -> None:
             runs = {}
             for name in ("plain", "surplus"):
                 with comp.job(partitions=10, name="sample", force=name) as job:
-                    runs[name] = (job.extra, job.any_k_of_n(data, 2, _summer(), downstream=lambda r: r.collect()))
+                    # "always": local[2]'s two slots cannot fit M = 3, so KMN's own decision would run K = 2
+                    kmn = job.any_k_of_n(data, 2, _summer(), downstream=lambda r: r.collect(), extra_tasks="always")
+                    runs[name] = (job.extra, kmn)
     finally:
         data.unpersist()
     assert runs["plain"][0] == 0.0 and len(runs["plain"][1].chosen) == 2

@@ -196,7 +196,7 @@ def test_extra_upstream_tasks_are_cut_by_the_straggler_bound(cluster_spark: Spar
 
     with measure(cluster_spark) as m:
         # K = 4, M = ceil(4 * 1.5) = 6 = N: every block's upstream task runs, block 0's straggles
-        run = any_k_of_n(data, 4, upstream, spark=cluster_spark, extra=0.5,
+        run = any_k_of_n(data, 4, upstream, spark=cluster_spark, extra=0.5, extra_tasks="always",
                          downstream=lambda r: r.reduceByKey(lambda a, b: a + b).collect())
     assert run.chosen == (0, 1, 2, 3, 4, 5) and len(run.used) == 4 and 0 not in run.used
     assert 0 in run.cancelled  # cut by the bound, not waited for

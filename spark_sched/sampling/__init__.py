@@ -6,13 +6,16 @@
 
 Modules, one concern each: `blocks` (block model), `cached` and `files` (block
 sources), `snapshot` (free slots and racks now), `rules` (valid subsets),
-`matching` (input stage), `intermediate` (cross-rack skew), `straggler` (when
-to stop waiting), `upstream` (M one-task jobs), `tags` (the decision in job
+`matching` (input stage), `decide` (extra upstream tasks or one pipeline),
+`completions` (one job of M tasks reporting as each finishes), `firstk` (the
+K outputs kept), `intermediate` (cross-rack skew), `straggler` (when to stop
+waiting), `upstream` (output sizes), `tags` (the decision in job
 tags), `spark_rdd` (the JVM calls), `runner` (`any_k_of_n`).
 """
 
 from spark_sched.sampling.blocks import Block, BlockSource, StaticBlocks
 from spark_sched.sampling.cached import CachedBlocks
+from spark_sched.sampling.decide import Decision, ExtraTasks
 from spark_sched.sampling.errors import SamplingError
 from spark_sched.sampling.files import HostFiles, write_host_files
 from spark_sched.sampling.intermediate import Output, choose_outputs, round_robin
@@ -27,6 +30,8 @@ __all__ = [
     "BlockSource",
     "CachedBlocks",
     "ClusterSnapshot",
+    "Decision",
+    "ExtraTasks",
     "HostFiles",
     "InputChoice",
     "KmnRun",

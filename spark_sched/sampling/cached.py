@@ -8,7 +8,7 @@ from typing import Any
 from pyspark import RDD
 
 from spark_sched.sampling.blocks import Block
-from spark_sched.sampling.spark_rdd import locations
+from spark_sched.sampling.spark_rdd import cached_sizes, locations
 
 Strata = Callable[[int], Hashable] | Mapping[int, Hashable] | Sequence[Hashable] | None
 
@@ -28,6 +28,8 @@ class CachedBlocks:
     Persist and materialise the data first (`rdd.persist(); rdd.count()`): an
     uncached RDD has no block locations (unless its input has, as HDFS files do).
     For a DataFrame, `df.rdd` is used: its partitions read the cached batches.
+    Sizes (bytes per block) feed the decision on extra upstream tasks; without
+    `sizes`, they are what Spark's status store reports for the cached RDD.
     """
 
     def __init__(self, data: Any, strata: Strata = None, sizes: Sequence[int] | None = None) -> None:
@@ -39,8 +41,7 @@ class CachedBlocks:
         return self.rdd
 
     def blocks(self) -> list[Block]:
+        """Each partition's hosts now; its size as given, else the bytes Spark's block manager reports for it."""
         hosts = locations(self.rdd)
-        return [
-            Block(i, h, int(self.sizes[i]) if self.sizes else 0, stratum_of(self.strata, i))
-            for i, h in enumerate(hosts)
-        ]
+        sizes = [int(s) for s in self.sizes] if self.sizes else cached_sizes(self.rdd)
+        return [Block(i, h, sizes[i], stratum_of(self.strata, i)) for i, h in enumerate(hosts)]

@@ -1,12 +1,22 @@
 """`any_k_of_n`: choose the K blocks that suit the cluster now, run only those, and record the choice in job tags.
 
-Input stage only (no `downstream`): the chooser's K blocks run as one job,
-`SparkContext.runJob(rdd, fn, partitions=chosen)`. With `downstream`, KMN's
-intermediate stage too: M = ceil(K(1 + extra)) upstream tasks (`fn` over M
-chosen blocks, outputs cached where they ran); once K have finished, the K
-outputs with the least cross-rack skew are picked (waiting for more only while
-the straggler bound says it can pay), the rest are cancelled by job tag, and
-`downstream` gets an RDD of exactly the K picked outputs.
+Input stage: the chooser's K blocks run as one job, `SparkContext.runJob(rdd,
+fn, partitions=chosen)`. KMN's intermediate stage adds M = ceil(K(1 + extra))
+upstream tasks, decided before launching (`decide`): only when the M tasks fit
+the free local slots and the most the choice could save on the transfer
+exceeds what extra tasks measurably cost; otherwise the K run as one pipeline.
+When extra tasks run, they are ONE job of M tasks whose completions reach the
+driver as they finish (`completions`); the first K, rack-balanced within the
+straggler bound (`firstk`), are kept and the rest cancelled by job tag:
+
+- without `downstream`, `fn`'s outputs are partial results (sums, counts,
+  gradient sums): the K kept outputs are the result, nothing is cached and no
+  second job runs;
+- with `downstream`, the M outputs are cached where they ran and `downstream`
+  gets an RDD of the K kept ones.
+
+Every run records its phase times (`KmnRun.timings`): decide, then either one
+pipeline, or upstream, choose, cancel and downstream.
 """
 
 from __future__ import annotations
@@ -22,32 +32,34 @@ from pyspark import RDD, StorageLevel
 from spark_sched.jobscope import job_scope
 from spark_sched.sampling.blocks import Block, BlockSource
 from spark_sched.sampling.cached import CachedBlocks
+from spark_sched.sampling.completions import Completions
+from spark_sched.sampling.decide import OVERHEADS, Decision, ExtraTasks, resolve_extra_tasks, transfer_gain_s
 from spark_sched.sampling.errors import SamplingError
-from spark_sched.sampling.intermediate import (
-    Output,
-    choose_outputs,
-    ideal_seconds,
-    link_loads,
-    reducer_share,
-    skew,
-    transfer_seconds,
-)
+from spark_sched.sampling.firstk import Kept, keep_k
+from spark_sched.sampling.intermediate import Output, link_loads, reducer_share, skew
 from spark_sched.sampling.matching import InputChoice, choose_input
 from spark_sched.sampling.rules import SamplingRule, Stratified, Uniform, check_k, resolve_rule
 from spark_sched.sampling.snapshot import ClusterSnapshot, snapshot
-from spark_sched.sampling.spark_rdd import locations, prune
+from spark_sched.sampling.spark_rdd import prune
 from spark_sched.sampling.straggler import StragglerBound
 from spark_sched.sampling.tags import decision_tags, new_tag
-from spark_sched.sampling.upstream import UpstreamJobs
 
 DEFAULT_EXTRA = 0.05
-POLL_S = 0.02
+PHASES = ("decide_ms", "pipeline_ms", "upstream_ms", "choose_ms", "cancel_ms", "downstream_ms")
 PartitionFn = Callable[[Iterable[Any]], Iterable[Any]]
 
 
 @dataclass
 class KmnRun:
-    """What ran: the blocks read, the outputs fed downstream, where tasks were expected, and the result."""
+    """What ran: the blocks read, the outputs kept, where tasks were expected, the result, and where time went.
+
+    `chosen` are the blocks whose tasks ran (M with extra tasks), `used` the K
+    whose outputs make the result, `cancelled` the chosen ones with no output
+    when the rest was cancelled. `timings` holds the phases that ran (ms, keys
+    from `PHASES`): `decide_ms`, then `pipeline_ms` (single pipeline) or
+    `upstream_ms` (launch to the K-th output), `choose_ms` (K-th output to the
+    final choice, straggler wait included), `cancel_ms`, `downstream_ms`.
+    """
 
     tag: str
     result: Any
@@ -59,13 +71,18 @@ class KmnRun:
     rule: str
     expected_skew: float = 1.0
     waited_ms: float = 0.0
-    cancelled: tuple[int, ...] = ()  # upstream blocks whose jobs were cancelled (their task time: Spark's records)
-    unused_ms: float = 0.0  # wall time of upstream jobs that finished but were not picked
+    cancelled: tuple[int, ...] = ()
+    decision: Decision | None = None
+    task_ids: dict[int, int] = field(default_factory=dict)  # used block -> the Spark task id that produced it
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def local_expected(self) -> int:
         return sum(1 for host in self.placement.values() if host is not None)
+
+    @property
+    def extra_tasks(self) -> bool:
+        return self.decision is not None and self.decision.extra
 
 
 def as_source(source: Any) -> BlockSource:
@@ -100,6 +117,7 @@ def any_k_of_n(
     sampling: Any = "uniform",
     downstream: Callable[[RDD], Any] | None = None,
     extra: float = DEFAULT_EXTRA,
+    extra_tasks: ExtraTasks | str = "auto",
     spark: Any = None,
     seed: int = 0,
     topology: Any = None,
@@ -112,38 +130,116 @@ def any_k_of_n(
     `fn` is a partition function (iterator of records -> iterable), as for
     `SparkContext.runJob`. `sampling` says which K-subsets are valid: "uniform",
     a dict / `Stratified` of per-stratum counts, or a callable judging a list of
-    `Block`s. Without `downstream` the result is the list `runJob` returns; with
-    it, `fn` is the upstream stage and the result is `downstream(rdd_of_K_outputs)`.
+    `Block`s. Without `downstream` the result is the list `runJob` returns over
+    the K blocks kept (partial results of any K blocks); with it, `fn` is the
+    upstream stage and the result is `downstream(rdd_of_K_outputs)`. `extra`
+    sizes M = ceil(K(1 + extra)); `extra_tasks` ("auto", "always", "never")
+    says whether the M run (auto: when they fit free local slots and can pay).
     The job tags `<tag>` (default `spark-sched-kmn-<id>`), `spark-sched-blocks-<ids>`
     (`upstream`/`outputs` for the two stages) and `spark-sched-seed-<seed>` record
     the decision; the same seed repeats it.
     """
     rule = resolve_rule(sampling)
     extra = _check_extra(extra)
+    policy = resolve_extra_tasks(extra_tasks)
     src = as_source(source)
     spark = _session(spark)
+    started = time.monotonic()
     blocks = src.blocks()
     check_k(k, len(blocks))
     rule.quotas(blocks, k)
     snap = snapshot(spark, topology, racks)
     tag = tag or new_tag()
     rdd = src.to_rdd(spark.sparkContext)  # type: ignore[attr-defined]
-    if downstream is None:
-        return _input_stage(rdd, blocks, k, fn, rule, snap, tag, seed)
-    straggler = straggler or StragglerBound()
-    return _two_stages(rdd, blocks, k, fn, downstream, rule, snap, tag, seed, extra, straggler)
+    plan = _plan(blocks, k, rule, snap, extra, seed, policy, downstream is not None, rdd.context.applicationId)
+    decide_ms = (time.monotonic() - started) * 1000
+    if not plan.decision.extra:
+        run = _single(rdd, k, fn, downstream, plan, rule, tag, seed)
+    else:
+        run = _extra(rdd, blocks, k, fn, downstream, plan, rule, snap, tag, seed, straggler or StragglerBound())
+    run.timings = {"decide_ms": decide_ms, **run.timings}
+    return run
 
 
-def _input_stage(rdd: RDD, blocks: list[Block], k: int, fn: PartitionFn, rule: SamplingRule,
-                 snap: ClusterSnapshot, tag: str, seed: int) -> KmnRun:
-    choice = choose_input(blocks, k, snap, rule, seed)
+@dataclass(frozen=True)
+class Plan:
+    """The decision and the input choices it rests on (the M choice only when extra tasks were considered)."""
+
+    decision: Decision
+    k_choice: InputChoice
+    m_choice: InputChoice | None
+    upstream_rule: SamplingRule
+
+
+def _expected_outputs(blocks: Sequence[Block], choice: InputChoice, snap: ClusterSnapshot) -> list[Output]:
+    """The K-block choice's outputs where they would sit: the expected host, else the first replica's."""
+    by_id = {b.id: b for b in blocks}
+    out = []
+    for block_id in choice.chosen:
+        block = by_id[block_id]
+        host = choice.placement.get(block_id) or (block.hosts[0] if block.hosts else "")
+        out.append(Output(block_id, snap.rack(host), block.size, host, block.stratum))
+    return out
+
+
+def _plan(
+    blocks: list[Block],
+    k: int,
+    rule: SamplingRule,
+    snap: ClusterSnapshot,
+    extra: float,
+    seed: int,
+    policy: ExtraTasks,
+    has_downstream: bool,
+    app: str,
+) -> Plan:
+    """Choose K; if M > K could run, choose M too and decide on the figures (partials to the driver gain nothing)."""
+    k_choice = choose_input(blocks, k, snap, rule, seed)
+    first, m = upstream_rule(rule, blocks, k, extra)
+    if m <= k or policy.when == "never":
+        return Plan(policy.decide(k, m, 0, 0.0, 0.0), k_choice, None, first)
+    share = reducer_share(snap.racks)
+    gain = (
+        transfer_gain_s(_expected_outputs(blocks, k_choice, snap), share, snap.uplink_bits) if has_downstream else 0.0
+    )
+    m_choice = choose_input(blocks, m, snap, first, seed)
+    decision = policy.decide(k, m, m_choice.local, gain, OVERHEADS.estimate(app))
+    return Plan(decision, k_choice, m_choice, first)
+
+
+def _single(
+    rdd: RDD,
+    k: int,
+    fn: PartitionFn,
+    downstream: Callable[[RDD], Any] | None,
+    plan: Plan,
+    rule: SamplingRule,
+    tag: str,
+    seed: int,
+) -> KmnRun:
+    """The K blocks as one pipeline: runJob over them, or `downstream` over them (one job, Spark's own stages)."""
+    choice = plan.k_choice
+    ids = list(choice.chosen)
     sc = rdd.context
     started = time.monotonic()
-    with job_scope(sc, tags=decision_tags(tag, "blocks", choice.chosen, seed)):
-        result = sc.runJob(rdd, fn, partitions=list(choice.chosen))
-    run_ms = (time.monotonic() - started) * 1000
-    return KmnRun(tag, result, choice.chosen, choice.chosen, choice.placement, choice.decision_ms, seed, rule.name,
-                  timings={"run_ms": run_ms})
+    with job_scope(sc, tags=decision_tags(tag, "blocks", ids, seed)):
+        if downstream is None:
+            result = sc.runJob(rdd, fn, partitions=ids)
+        else:
+            result = downstream(prune(rdd, ids).mapPartitions(fn))
+    pipeline_ms = (time.monotonic() - started) * 1000
+    return KmnRun(
+        tag,
+        result,
+        tuple(ids),
+        tuple(ids),
+        choice.placement,
+        choice.decision_ms,
+        seed,
+        rule.name,
+        decision=plan.decision,
+        timings={"pipeline_ms": pipeline_ms},
+    )
 
 
 def upstream_rule(rule: SamplingRule, blocks: Sequence[Block], k: int, extra: float) -> tuple[SamplingRule, int]:
@@ -157,65 +253,89 @@ def upstream_rule(rule: SamplingRule, blocks: Sequence[Block], k: int, extra: fl
     return Uniform(), min(len(blocks), math.ceil(k * (1 + extra)))
 
 
-def _outputs(up: RDD, ids: Sequence[int], blocks: list[Block], done: dict, snap: ClusterSnapshot) -> list[Output]:
-    """Finished outputs in finish order, each with the host and rack that hold its cached copy."""
-    hosts = locations(up)
-    by_id = {b.id: b for b in blocks}
-    ordered = sorted(done.values(), key=lambda f: f.finished)
-    out = []
-    for f in ordered:
-        host = hosts[f.position][0] if hosts[f.position] else ""
-        block = by_id[ids[f.position]]
-        out.append(Output(block.id, snap.rack(host), max(1, f.size), host, block.stratum))
-    return out
-
-
-def _two_stages(rdd: RDD, blocks: list[Block], k: int, fn: PartitionFn, downstream: Callable[[RDD], Any],
-                rule: SamplingRule, snap: ClusterSnapshot, tag: str, seed: int, extra: float,
-                straggler: StragglerBound) -> KmnRun:
-    first, m = upstream_rule(rule, blocks, k, extra)
-    choice: InputChoice = choose_input(blocks, m, snap, first, seed)
+def _extra(
+    rdd: RDD,
+    blocks: list[Block],
+    k: int,
+    fn: PartitionFn,
+    downstream: Callable[[RDD], Any] | None,
+    plan: Plan,
+    rule: SamplingRule,
+    snap: ClusterSnapshot,
+    tag: str,
+    seed: int,
+    straggler: StragglerBound,
+) -> KmnRun:
+    """One job of M upstream tasks; the first K kept (rack-balanced, straggler bound), the rest cancelled by tag."""
+    choice = plan.m_choice
+    assert choice is not None
     ids = list(choice.chosen)
-    if m == k:  # nothing to choose among upstream outputs: one pipeline, as Spark would run it
-        with job_scope(rdd.context, tags=decision_tags(tag, "blocks", ids, seed)):
-            result = downstream(prune(rdd, ids).mapPartitions(fn))
-        return KmnRun(tag, result, tuple(ids), tuple(ids), choice.placement, choice.decision_ms, seed, rule.name)
-    up = prune(rdd, ids).mapPartitions(fn).persist(StorageLevel.MEMORY_ONLY)
-    jobs = UpstreamJobs(up, decision_tags(tag, "upstream", ids, seed), f"{tag}-up")
+    by_id = {b.id: b for b in blocks}
     share = reducer_share(snap.racks)
-    jobs.launch()
-    t_k: float | None = None
-    best: list[Output] = []
+    tags = decision_tags(tag, "upstream", ids, seed)
+    if downstream is None:  # partial results: the outputs themselves reach the driver
+        up, partitions, block_of = rdd, ids, {i: by_id[i] for i in ids}
+        job = Completions(up, partitions, fn, tags, f"{tag}-up", keep_outputs=True)
+    else:  # outputs stay cached where they ran; downstream reads the kept ones
+        up = prune(rdd, ids).mapPartitions(fn).persist(StorageLevel.MEMORY_ONLY)
+        partitions, block_of = list(range(len(ids))), {p: by_id[i] for p, i in enumerate(ids)}
+        job = Completions(up, partitions, None, tags, f"{tag}-up", keep_outputs=False)
+    timings: dict[str, float] = {}
     try:
-        while True:
-            done, failed = jobs.snapshot()
-            running = m - len(done) - len(failed)
-            if len(done) + running < k:
-                raise SamplingError("upstream tasks", f"{len(failed)} failed", f"at least {k} finishing; first error: "
-                                    f"{next(iter(failed.values()), '?')}")
-            if len(done) >= k:
-                t_k = t_k or time.monotonic()
-                outputs = _outputs(up, ids, blocks, done, snap)
-                best = choose_outputs(outputs, k, share, rule)
-                loads = link_loads(best, share)
-                now_s = transfer_seconds(loads, snap.uplink_bits)
-                ideal_s = ideal_seconds(sum(o.size for o in best), share, snap.uplink_bits)
-                if not straggler.keep_waiting(time.monotonic() - t_k, now_s, ideal_s, running):
-                    break
-            time.sleep(POLL_S)
-        cancelled_at = jobs.cancel()
-        waited = (cancelled_at - (t_k or cancelled_at)) * 1000
-        done, failed = jobs.snapshot()
-        used = sorted(o.id for o in best)
-        positions = [ids.index(i) for i in used]
-        with job_scope(rdd.context, tags=decision_tags(tag, "outputs", used, seed)):
-            result = downstream(prune(up, positions))
+        job.start()
+        kept = keep_k(job, k, block_of, choice.placement, snap, share, rule, straggler)
+        job.cancel()
+        job.join()
+        cancelled_at = time.monotonic()
+        timings = {
+            "upstream_ms": (kept.kth_at - job.started) * 1000,
+            "choose_ms": (kept.chosen_at - kept.kth_at) * 1000,
+            "cancel_ms": (cancelled_at - kept.chosen_at) * 1000,
+        }
+        OVERHEADS.record(rdd.context.applicationId, cancelled_at - kept.kth_at)
+        result = _kept_result(up, kept, ids, downstream, tag, seed, timings)
     finally:
-        jobs.cancel()
-        jobs.join()
-        up.unpersist(blocking=False)
-    unused_ms = sum((f.finished - f.started) * 1000 for f in done.values() if ids[f.position] not in set(used))
-    cancelled = tuple(sorted(ids[p] for p in range(m) if p not in done))
-    return KmnRun(tag, result, tuple(ids), tuple(used), choice.placement, choice.decision_ms, seed, rule.name,
-                  expected_skew=skew(link_loads(best, share)), waited_ms=waited, cancelled=cancelled,
-                  unused_ms=unused_ms)
+        job.cancel()
+        job.join()
+        if downstream is not None:
+            up.unpersist(blocking=False)
+    used = sorted(o.id for o in kept.best)
+    key = {p: b.id for p, b in block_of.items()}
+    finished = {key[c.partition] for c in kept.done}
+    return KmnRun(
+        tag,
+        result,
+        tuple(ids),
+        tuple(used),
+        choice.placement,
+        choice.decision_ms,
+        seed,
+        rule.name,
+        expected_skew=skew(link_loads(kept.best, share)),
+        waited_ms=timings["choose_ms"],
+        cancelled=tuple(sorted(set(ids) - finished)),
+        decision=plan.decision,
+        task_ids={key[c.partition]: c.task_id for c in kept.done if key[c.partition] in set(used)},
+        timings=timings,
+    )
+
+
+def _kept_result(
+    up: RDD,
+    kept: Kept,
+    ids: list[int],
+    downstream: Callable[[RDD], Any] | None,
+    tag: str,
+    seed: int,
+    timings: dict[str, float],
+) -> Any:
+    """Partials: the kept outputs in block order, as runJob would list them. Else `downstream` over the kept K."""
+    used = sorted(o.id for o in kept.best)
+    if downstream is None:
+        outputs = {c.partition: c.output for c in kept.done}
+        return [record for block in used for record in outputs[block]]
+    started = time.monotonic()
+    with job_scope(up.context, tags=decision_tags(tag, "outputs", used, seed)):
+        result = downstream(prune(up, [ids.index(i) for i in used]))
+    timings["downstream_ms"] = (time.monotonic() - started) * 1000
+    return result

@@ -1,10 +1,13 @@
-"""The few JVM calls KMN needs that PySpark does not expose: block locations, partition pruning, placed RDDs.
+"""The few JVM calls KMN needs that PySpark does not expose: block locations and sizes, pruning, placed RDDs.
 
 - Locations: `SparkContext.getPreferredLocs` (what the task scheduler will use).
   Trap: the DAGScheduler memoises cache locations and clears the memo only on
   events such as a job submission, so right after an RDD was cached it still
   answers "nowhere". `locations` clears the memo first (`clearCacheLocs`, a
   synchronised map clear that only makes the next read current).
+- Sizes: the bytes each cached partition holds (one copy), from Spark's status
+  store (what the UI's Storage tab shows): the decision's estimate of output
+  sizes when the source gives none.
 - Pruning: Spark's `PartitionPruningRDD`, given a Scala `Set[Int]` as its
   filter function (a Scala set is an `Int => Boolean`), so only the chosen
   partitions exist downstream, shuffles included.
@@ -42,6 +45,26 @@ def locations(rdd: RDD, partitions: int | None = None) -> list[tuple[str, ...]]:
         hosts = (host_of_location(str(seq.apply(j))) for j in range(seq.size()))
         out.append(tuple(dict.fromkeys(hosts)))
     return out
+
+
+def cached_sizes(rdd: RDD) -> list[int]:
+    """Bytes of one copy of each cached partition (0 where Spark holds none, or the RDD is not cached itself)."""
+    sizes = [0] * rdd.getNumPartitions()
+    store = rdd.context._jsc.sc().statusStore()  # type: ignore[union-attr]
+    try:
+        parts = store.rdd(rdd.id()).partitions()
+    except Exception:  # noqa: BLE001 - py4j's error for "not cached": no sizes known
+        return sizes
+    if parts.isEmpty():
+        return sizes
+    seq = parts.get()
+    for j in range(seq.size()):
+        part = seq.apply(j)
+        index = int(str(part.blockName()).rsplit("_", 1)[-1])
+        copies = max(1, int(part.executors().size()))
+        if 0 <= index < len(sizes):
+            sizes[index] = (int(part.memoryUsed()) + int(part.diskUsed())) // copies
+    return sizes
 
 
 def prune(rdd: RDD, partitions: Sequence[int]) -> RDD:

@@ -1,0 +1,130 @@
+"""KMN's extra upstream tasks on real Spark (local[2]): one job of M tasks, the first K kept, the rest cancelled.
+
+Two cached blocks: block 0's task is quick, block 1's takes 2 s (about as long as
+Spark's kill of a Python task, so it may even finish after the cancel: it must
+not be counted then either).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from helpers import wait_until
+from pyspark import StorageLevel
+from pyspark.sql import SparkSession
+
+from spark_sched import any_k_of_n
+from spark_sched.sampling.completions import Completions
+
+SLOW_S = 2.0
+
+
+def _partials() -> Callable[[Iterator[int]], list[int]]:
+    def partial(rows: Iterator[int]) -> list[int]:  # nested: cloudpickle ships it by value (workers lack tests/)
+        rows = list(rows)
+        end = time.monotonic() + (SLOW_S if rows and rows[0] >= 10 else 0.05)  # block 1 holds 10..19
+        while time.monotonic() < end:
+            time.sleep(0.01)
+        return [sum(rows)]
+
+    return partial
+
+
+_partial = _partials()
+
+
+@pytest.fixture
+def two_blocks(spark: SparkSession) -> Iterator[object]:
+    data = spark.sparkContext.parallelize(range(20), 2).persist(StorageLevel.MEMORY_ONLY)
+    data.count()
+    try:
+        yield data
+    finally:
+        data.unpersist()
+
+
+def _jobs(spark: SparkSession, tag: str) -> list[int]:
+    return [int(i) for i in spark.sparkContext._jsc.sc().statusTracker().getJobIdsForTag(tag)]
+
+
+def _active_tasks(spark: SparkSession, tag: str) -> int:
+    tracker = spark.sparkContext.statusTracker()
+    stages = [s for j in _jobs(spark, tag) for s in (tracker.getJobInfo(j).stageIds if tracker.getJobInfo(j) else [])]
+    return sum(info.numActiveTasks for s in stages if (info := tracker.getStageInfo(s)) is not None)
+
+
+def test_one_job_of_m_tasks_reports_each_as_it_finishes_and_cancels_the_rest(
+    spark: SparkSession, two_blocks: object
+) -> None:
+    job = Completions(two_blocks, [0, 1], _partial, ["spark-sched-kmn-test"], "spark-sched-kmn-test-up")
+    job.start()
+    first = job.wait(1)
+    assert [(c.partition, c.output) for c in first] == [(0, [sum(range(10))])]
+    assert first[0].finished - job.started < SLOW_S  # reported as it finished, not when the job ended
+    job.cancel()
+    job.join()
+    assert job.ended and job.error is not None  # runJob ended by the cancel
+    wait_until(lambda: _active_tasks(spark, "spark-sched-kmn-test-up") == 0, "the cancelled task to end")
+    assert list(job.done) == [0]  # the cancelled task was never counted, even if it finished
+    assert len(_jobs(spark, "spark-sched-kmn-test-up")) == 1  # one job of M tasks, not M jobs
+
+
+def test_partials_path_keeps_k_outputs_exactly_once_with_its_phase_times(
+    spark: SparkSession, two_blocks: object
+) -> None:
+    started = time.monotonic()
+    run = any_k_of_n(two_blocks, 1, _partial, extra=1.0, extra_tasks="always", spark=spark)
+    wall_ms = (time.monotonic() - started) * 1000
+    assert run.extra_tasks and run.chosen == (0, 1)
+    assert run.used == (0,) and run.cancelled == (1,)
+    assert run.result == [sum(range(10))]  # block 0's partial once; nothing of block 1
+    assert set(run.timings) == {"decide_ms", "upstream_ms", "choose_ms", "cancel_ms"}
+    assert all(v >= 0 for v in run.timings.values()) and sum(run.timings.values()) <= wall_ms
+    assert run.timings["upstream_ms"] < SLOW_S * 1000
+    assert len(_jobs(spark, f"{run.tag}-up")) == 1 and len(_jobs(spark, run.tag)) == 1  # no second job
+
+
+def test_downstream_path_runs_over_the_k_kept_outputs(spark: SparkSession, two_blocks: object) -> None:
+    run = any_k_of_n(
+        two_blocks,
+        1,
+        lambda rows: [(0, _partial(rows)[0])],
+        extra=1.0,
+        extra_tasks="always",
+        spark=spark,
+        downstream=lambda rdd: rdd.reduceByKey(lambda a, b: a + b).collect(),
+    )
+    assert run.used == (0,) and run.result == [(0, sum(range(10)))]
+    assert {"upstream_ms", "choose_ms", "cancel_ms", "downstream_ms"} <= set(run.timings)
+
+
+def test_single_pipeline_when_m_does_not_fit_the_free_slots(spark: SparkSession) -> None:
+    data = spark.sparkContext.parallelize(range(40), 4).persist(StorageLevel.MEMORY_ONLY)
+    data.count()
+    try:
+        run = any_k_of_n(data, 2, lambda rows: [sum(rows)], extra=0.5, spark=spark)  # M = 3 > 2 slots of local[2]
+        assert not run.extra_tasks and "M = 3 does not fit" in run.decision.reason
+        assert len(run.chosen) == 2 and run.used == run.chosen
+        assert sorted(run.result) == sorted(sum(range(10 * p, 10 * p + 10)) for p in run.chosen)
+        assert set(run.timings) == {"decide_ms", "pipeline_ms"}
+        assert len(_jobs(spark, run.tag)) == 1
+    finally:
+        data.unpersist()
+
+
+def test_single_pipeline_when_the_gain_is_below_the_overhead(spark: SparkSession, two_blocks: object) -> None:
+    # M = 2 fits local[2]'s two slots, but one host in one rack: no transfer for a choice to save
+    run = any_k_of_n(
+        two_blocks,
+        1,
+        lambda rows: [(0, sum(rows))],
+        extra=1.0,
+        spark=spark,
+        downstream=lambda rdd: rdd.reduceByKey(lambda a, b: a + b).collect(),
+    )
+    assert not run.extra_tasks and run.decision.local == 2 and run.decision.gain_s == 0.0
+    assert "gain 0 ms <= overhead" in run.decision.reason
+    assert run.result == [(0, sum(range(10 * run.chosen[0], 10 * run.chosen[0] + 10)))]
+    assert set(run.timings) == {"decide_ms", "pipeline_ms"}

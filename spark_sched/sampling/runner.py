@@ -11,9 +11,8 @@ the straggler bound says it can pay), the rest are cancelled by job tag, and
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,21 +21,20 @@ from pyspark import RDD, StorageLevel
 from spark_sched.jobscope import job_scope
 from spark_sched.sampling.blocks import Block, BlockSource
 from spark_sched.sampling.cached import CachedBlocks
+from spark_sched.sampling.design import Design
 from spark_sched.sampling.errors import SamplingError
+from spark_sched.sampling.extra import can_meet, upstream_rule, used_design
 from spark_sched.sampling.intermediate import (
     Output,
-    choose_outputs,
-    ideal_seconds,
     link_loads,
     reducer_share,
     skew,
-    transfer_seconds,
 )
 from spark_sched.sampling.matching import InputChoice, choose_input
-from spark_sched.sampling.rules import SamplingRule, Stratified, Uniform, check_k, resolve_rule
+from spark_sched.sampling.rules import SamplingRule, check_extra, check_k, check_min_per_class, resolve_rule
 from spark_sched.sampling.snapshot import ClusterSnapshot, snapshot
 from spark_sched.sampling.spark_rdd import locations, prune
-from spark_sched.sampling.straggler import StragglerBound
+from spark_sched.sampling.straggler import StragglerBound, pick_outputs
 from spark_sched.sampling.tags import decision_tags, new_tag
 from spark_sched.sampling.upstream import UpstreamJobs
 
@@ -62,6 +60,7 @@ class KmnRun:
     cancelled: tuple[int, ...] = ()  # upstream blocks whose jobs were cancelled (their task time: Spark's records)
     unused_ms: float = 0.0  # wall time of upstream jobs that finished but were not picked
     timings: dict[str, float] = field(default_factory=dict)
+    design: Design | None = None  # the classes and counts behind `used`, for `spark_sched.sampling.estimate`
 
     @property
     def local_expected(self) -> int:
@@ -87,9 +86,7 @@ def _session(spark: Any) -> Any:
 
 
 def _check_extra(extra: Any) -> float:
-    if isinstance(extra, bool) or not isinstance(extra, (int, float)) or not 0 <= extra <= 10:
-        raise SamplingError("extra", extra, "a number from 0 to 10 (the share of extra upstream tasks, e.g. 0.05)")
-    return float(extra)
+    return check_extra(extra)
 
 
 def any_k_of_n(
@@ -106,6 +103,7 @@ def any_k_of_n(
     racks: dict[str, str] | None = None,
     tag: str | None = None,
     straggler: StragglerBound | None = None,
+    min_per_class: int = 0,
 ) -> KmnRun:
     """Run `fn` over the K of the N blocks of `source` that suit the cluster now (KMN).
 
@@ -116,10 +114,13 @@ def any_k_of_n(
     it, `fn` is the upstream stage and the result is `downstream(rdd_of_K_outputs)`.
     The job tags `<tag>` (default `spark-sched-kmn-<id>`), `spark-sched-blocks-<ids>`
     (`upstream`/`outputs` for the two stages) and `spark-sched-seed-<seed>` record
-    the decision; the same seed repeats it.
+    the decision; the same seed repeats it. `min_per_class` (2 for an estimate with an interval) makes
+    the choice read that many blocks of every locality class, so `run.design` supports an unbiased
+    estimate (`spark_sched.sampling.estimate`).
     """
     rule = resolve_rule(sampling)
     extra = _check_extra(extra)
+    per_class = check_min_per_class(min_per_class)
     src = as_source(source)
     spark = _session(spark)
     blocks = src.blocks()
@@ -129,32 +130,21 @@ def any_k_of_n(
     tag = tag or new_tag()
     rdd = src.to_rdd(spark.sparkContext)  # type: ignore[attr-defined]
     if downstream is None:
-        return _input_stage(rdd, blocks, k, fn, rule, snap, tag, seed)
+        return _input_stage(rdd, blocks, k, fn, rule, snap, tag, seed, per_class)
     straggler = straggler or StragglerBound()
-    return _two_stages(rdd, blocks, k, fn, downstream, rule, snap, tag, seed, extra, straggler)
+    return _two_stages(rdd, blocks, k, fn, downstream, rule, snap, tag, seed, extra, straggler, per_class)
 
 
 def _input_stage(rdd: RDD, blocks: list[Block], k: int, fn: PartitionFn, rule: SamplingRule,
-                 snap: ClusterSnapshot, tag: str, seed: int) -> KmnRun:
-    choice = choose_input(blocks, k, snap, rule, seed)
+                 snap: ClusterSnapshot, tag: str, seed: int, per_class: int = 0) -> KmnRun:
+    choice = choose_input(blocks, k, snap, rule, seed, per_class)
     sc = rdd.context
     started = time.monotonic()
     with job_scope(sc, tags=decision_tags(tag, "blocks", choice.chosen, seed)):
         result = sc.runJob(rdd, fn, partitions=list(choice.chosen))
     run_ms = (time.monotonic() - started) * 1000
     return KmnRun(tag, result, choice.chosen, choice.chosen, choice.placement, choice.decision_ms, seed, rule.name,
-                  timings={"run_ms": run_ms})
-
-
-def upstream_rule(rule: SamplingRule, blocks: Sequence[Block], k: int, extra: float) -> tuple[SamplingRule, int]:
-    """The rule and M for the upstream stage: each stratum's count grown by `extra` (as far as it has blocks)."""
-    if isinstance(rule, Stratified):
-        have: dict[Hashable, int] = {}
-        for b in blocks:
-            have[b.stratum] = have.get(b.stratum, 0) + 1
-        grown = {s: min(have.get(s, 0), math.ceil(c * (1 + extra))) for s, c in rule.counts.items()}
-        return Stratified(grown), sum(grown.values())
-    return Uniform(), min(len(blocks), math.ceil(k * (1 + extra)))
+                  timings={"run_ms": run_ms}, design=choice.design)
 
 
 def _outputs(up: RDD, ids: Sequence[int], blocks: list[Block], done: dict, snap: ClusterSnapshot) -> list[Output]:
@@ -172,14 +162,17 @@ def _outputs(up: RDD, ids: Sequence[int], blocks: list[Block], done: dict, snap:
 
 def _two_stages(rdd: RDD, blocks: list[Block], k: int, fn: PartitionFn, downstream: Callable[[RDD], Any],
                 rule: SamplingRule, snap: ClusterSnapshot, tag: str, seed: int, extra: float,
-                straggler: StragglerBound) -> KmnRun:
-    first, m = upstream_rule(rule, blocks, k, extra)
+                straggler: StragglerBound, per_class: int = 0) -> KmnRun:
+    base = choose_input(blocks, k, snap, rule, seed, per_class).design if per_class else None
+    first, m, last = upstream_rule(rule, blocks, k, extra, base)
     choice: InputChoice = choose_input(blocks, m, snap, first, seed)
     ids = list(choice.chosen)
     if m == k:  # nothing to choose among upstream outputs: one pipeline, as Spark would run it
         with job_scope(rdd.context, tags=decision_tags(tag, "blocks", ids, seed)):
             result = downstream(prune(rdd, ids).mapPartitions(fn))
-        return KmnRun(tag, result, tuple(ids), tuple(ids), choice.placement, choice.decision_ms, seed, rule.name)
+        return KmnRun(tag, result, tuple(ids), tuple(ids), choice.placement, choice.decision_ms, seed, rule.name,
+                      design=used_design(rule, blocks, ids, per_class))
+    by_id = {b.id: b for b in blocks}
     up = prune(rdd, ids).mapPartitions(fn).persist(StorageLevel.MEMORY_ONLY)
     jobs = UpstreamJobs(up, decision_tags(tag, "upstream", ids, seed), f"{tag}-up")
     share = reducer_share(snap.racks)
@@ -190,17 +183,16 @@ def _two_stages(rdd: RDD, blocks: list[Block], k: int, fn: PartitionFn, downstre
         while True:
             done, failed = jobs.snapshot()
             running = m - len(done) - len(failed)
-            if len(done) + running < k:
-                raise SamplingError("upstream tasks", f"{len(failed)} failed", f"at least {k} finishing; first error: "
-                                    f"{next(iter(failed.values()), '?')}")
-            if len(done) >= k:
+            alive = [by_id[ids[p]] for p in range(m) if p not in failed]
+            if not can_meet(last, alive, k):
+                raise SamplingError("upstream tasks", f"{len(failed)} failed", f"at least {k} finishing, meeting the "
+                                    f"sampling rule; first error: {next(iter(failed.values()), '?')}")
+            if can_meet(last, [by_id[ids[p]] for p in done], k):  # every stratum (class) has its count finished
                 t_k = t_k or time.monotonic()
                 outputs = _outputs(up, ids, blocks, done, snap)
-                best = choose_outputs(outputs, k, share, rule)
-                loads = link_loads(best, share)
-                now_s = transfer_seconds(loads, snap.uplink_bits)
-                ideal_s = ideal_seconds(sum(o.size for o in best), share, snap.uplink_bits)
-                if not straggler.keep_waiting(time.monotonic() - t_k, now_s, ideal_s, running):
+                pick = pick_outputs(outputs, k, share, last, snap.uplink_bits)
+                best = pick.chosen
+                if not straggler.keep_waiting(time.monotonic() - t_k, pick.transfer_s, pick.ideal_s, running):
                     break
             time.sleep(POLL_S)
         cancelled_at = jobs.cancel()
@@ -218,4 +210,4 @@ def _two_stages(rdd: RDD, blocks: list[Block], k: int, fn: PartitionFn, downstre
     cancelled = tuple(sorted(ids[p] for p in range(m) if p not in done))
     return KmnRun(tag, result, tuple(ids), tuple(used), choice.placement, choice.decision_ms, seed, rule.name,
                   expected_skew=skew(link_loads(best, share)), waited_ms=waited, cancelled=cancelled,
-                  unused_ms=unused_ms)
+                  unused_ms=unused_ms, design=used_design(rule, blocks, used, per_class))

@@ -6,14 +6,18 @@
 
 Modules, one concern each: `blocks` (block model), `cached` and `files` (block
 sources), `snapshot` (free slots and racks now), `rules` (valid subsets),
-`matching` (input stage), `intermediate` (cross-rack skew), `straggler` (when
+`matching` (input stage), `design` (the sampling design a choice amounts to),
+`estimate` (intervals that hold for it), `intermediate` (cross-rack skew),
+`extra` (extra upstream blocks and outputs under the rule), `straggler` (when
 to stop waiting), `upstream` (M one-task jobs), `tags` (the decision in job
 tags), `spark_rdd` (the JVM calls), `runner` (`any_k_of_n`).
 """
 
 from spark_sched.sampling.blocks import Block, BlockSource, StaticBlocks
 from spark_sched.sampling.cached import CachedBlocks
+from spark_sched.sampling.design import Design
 from spark_sched.sampling.errors import SamplingError
+from spark_sched.sampling.estimate import Interval, ratio_interval
 from spark_sched.sampling.files import HostFiles, write_host_files
 from spark_sched.sampling.intermediate import Output, choose_outputs, round_robin
 from spark_sched.sampling.matching import InputChoice, choose_input
@@ -27,8 +31,10 @@ __all__ = [
     "BlockSource",
     "CachedBlocks",
     "ClusterSnapshot",
+    "Design",
     "HostFiles",
     "InputChoice",
+    "Interval",
     "KmnRun",
     "Output",
     "Predicate",
@@ -40,6 +46,7 @@ __all__ = [
     "any_k_of_n",
     "choose_input",
     "choose_outputs",
+    "ratio_interval",
     "resolve_rule",
     "round_robin",
     "snapshot",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -117,6 +118,7 @@ def _job(name: str) -> ModuleType:
     path = Path(__file__).resolve().parents[1] / "jobs" / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"{name}_under_test", path)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules[module.__name__] = module  # cloudpickle registers only imported modules
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     cloudpickle.register_pickle_by_value(module)
     return module

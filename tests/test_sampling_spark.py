@@ -127,6 +127,19 @@ def _job(name: str) -> ModuleType:
 COVERAGE_RUNS = 60  # the Spark-free tests run the same chooser and estimator over 2,000 seeds
 
 
+class _Located:
+    """CachedBlocks whose locations are read once: the cache stays put between the runs of one test."""
+
+    def __init__(self, source: CachedBlocks) -> None:
+        self.source, self.located = source, source.blocks()
+
+    def blocks(self) -> list:
+        return self.located
+
+    def to_rdd(self, sc: object = None) -> object:
+        return self.source.to_rdd(sc)
+
+
 def _block_rows(rows: int) -> Callable[[int], list[float]]:
     def values(i: int) -> list[float]:  # nested: cloudpickle ships it by value
         import random
@@ -146,7 +159,8 @@ def test_interval_over_kmn_s_choices_covers_the_known_mean(spark: SparkSession) 
     data.count()
     truth = sum(sum(values(i)) for i in range(24)) / (24 * 50)
     try:
-        source = CachedBlocks(data, strata=lambda i: "night" if i < 6 else "day")
+        source = _Located(CachedBlocks(data, strata=lambda i: "night" if i < 6 else "day"))
+        assert all(b.hosts for b in source.blocks())
         covered = 0
         for seed in range(COVERAGE_RUNS):
             run = any_k_of_n(source, 10, lambda rows: [(sum(rows), 50)], sampling={"night": 5, "day": 5},
@@ -156,8 +170,8 @@ def test_interval_over_kmn_s_choices_covers_the_known_mean(spark: SparkSession) 
             interval = ratio_interval(run.design, {i: s for i, (s, _) in sums.items()},
                                       {i: n for i, (_, n) in sums.items()})
             covered += interval.covers(truth)
-        # 95% of 60 is 57 (sd 1.7): at least 53; the design-blind interval would cover about 46
-        assert covered >= 53, f"{covered} of {COVERAGE_RUNS} intervals covered the known mean {truth:.3f}"
+        # 95% of 60 is 57 (3 misses expected, 9 or more: p < 0.005): at least 52; design-blind covers about 46
+        assert covered >= 52, f"{covered} of {COVERAGE_RUNS} intervals covered the known mean {truth:.3f}"
     finally:
         data.unpersist()
 

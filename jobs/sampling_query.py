@@ -3,13 +3,21 @@
 Generates N blocks of sessions (CDN, bitrate, buffering ratio), caches them,
 then estimates the mean buffering ratio and bitrate per CDN from K blocks that
 `spark_sched.any_k_of_n` chooses for the cluster as it is now, with a 95%
-confidence interval from the sample, and prints the exact answer beside it.
+confidence interval, and prints the exact answer beside it.
+
+KMN chooses blocks by where they sit, not at random, so the interval is not
+the one of a simple random sample: the choice is a stratified random sample
+over locality classes (blocks with the same replica hosts and stratum), and
+the estimate weighs each block by its class's size over the blocks read from
+it (`spark_sched.sampling.estimate`). `--min-per-class` (default 2) makes the
+choice read that many blocks of every class, which the interval needs.
 
     spark-submit jobs/sampling_query.py --blocks 24 --k 6
-    spark-sched submit sampling_query --k 6 --sampling stratified
+    spark-sched submit sampling_query --k 6 --sampling stratified --extra 0.05
 
-Bad input (K > N, K <= 0, an unknown --sampling, ...) ends with one line on
-stderr and exit code 2.
+Settings that cannot work (K > N, K <= 0, an unknown --sampling, a stratum
+count its stratum cannot meet, ...) end with one line on stderr and exit code
+2 before any Spark job runs.
 """
 
 from __future__ import annotations
@@ -25,58 +33,69 @@ from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 
 from spark_sched import SparkSchedError, any_k_of_n, configure
-from spark_sched.sampling import CachedBlocks
+from spark_sched.sampling import Block, CachedBlocks
+from spark_sched.sampling.design import Design
+from spark_sched.sampling.estimate import Interval, ratio_interval
+from spark_sched.sampling.rules import check_request
 
 CDNS = ("akamai", "level3", "limelight", "fastly")
-Stats = dict[str, tuple[int, float, float, float]]  # cdn -> (sessions, sum buffering, sum buffering^2, sum bitrate)
+Stats = dict[str, tuple[int, float, float]]  # cdn -> (sessions, sum buffering, sum bitrate)
 
 
-def sessions(block: int, rows: int) -> Iterator[tuple[str, int, float]]:
-    """One block of generated sessions: (cdn, bitrate kbps, buffering ratio); block i is one hour of logs."""
+def sessions(block: int, rows: int) -> Iterator[tuple[int, str, int, float]]:
+    """One block of generated sessions: (block, cdn, bitrate kbps, buffering ratio); block i is one hour of logs."""
     rng = random.Random(block)
     peak = 1.0 + 0.5 * math.sin(block / 3.0)  # buffering varies by hour, so blocks differ
     for _ in range(rows):
         cdn = rng.choices(CDNS, weights=(4, 3, 2, 1))[0]
         bitrate = rng.choice((400, 800, 1500, 3000, 6000))
         base = {"akamai": 0.01, "level3": 0.02, "limelight": 0.035, "fastly": 0.015}[cdn]
-        yield cdn, bitrate, min(1.0, rng.expovariate(1.0 / (base * peak)))
+        yield block, cdn, bitrate, min(1.0, rng.expovariate(1.0 / (base * peak)))
 
 
-def partial(rows: Iterable[tuple[str, int, float]]) -> list[Stats]:
-    """Per-CDN sufficient statistics of one block."""
+def partial(rows: Iterable[tuple[int, str, int, float]]) -> list[tuple[int, Stats]]:
+    """(block, per-CDN sums) of one block: the block's totals, what a cluster-sampling estimate weighs."""
     out: Stats = {}
-    for cdn, bitrate, buffering in rows:
-        n, s, ss, b = out.get(cdn, (0, 0.0, 0.0, 0.0))
-        out[cdn] = (n + 1, s + buffering, ss + buffering * buffering, b + bitrate)
-    return [out]
+    block = -1
+    for row in rows:
+        block, cdn, bitrate, buffering = row
+        n, s, b = out.get(cdn, (0, 0.0, 0.0))
+        out[cdn] = (n + 1, s + buffering, b + bitrate)
+    return [(block, out)] if block >= 0 else []
 
 
-def combine(parts: Iterable[Stats]) -> Stats:
-    total: Stats = {}
-    for part in parts:
-        for cdn, (n, s, ss, b) in part.items():
-            t = total.get(cdn, (0, 0.0, 0.0, 0.0))
-            total[cdn] = (t[0] + n, t[1] + s, t[2] + ss, t[3] + b)
-    return total
+def stratum(block: int) -> str:
+    return "night" if block % 24 < 6 else "day"
 
 
-def estimate(blocks: list[Stats], population: int) -> dict[str, tuple[float, float, float]]:
-    """Per CDN: mean buffering ratio, its 95% CI half-width, mean bitrate, from whole sampled blocks.
+def estimate(design: Design | None, parts: dict[int, Stats]) -> dict[str, tuple[Interval | str, float]]:
+    """Per CDN: the mean buffering ratio's interval (or why there is none) and the mean bitrate.
 
-    Blocks (hours) differ, so sessions are not independent draws: the CI is the
-    cluster-sampling ratio estimator's, from the spread of per-block means, with
-    the finite-population correction for K of N blocks.
+    Each is a ratio of totals over all N blocks (sum of buffering / sessions), estimated from the
+    blocks read with the weights of the choice's design.
     """
-    total = combine(blocks)
-    k = len(blocks)
-    out = {}
-    for cdn, (n, s, _, b) in sorted(total.items()):
-        mean = s / n
-        mean_n = n / k
-        spread = sum((blk[cdn][1] - mean * blk[cdn][0]) ** 2 for blk in blocks if cdn in blk) / (mean_n**2)
-        var = spread / (k * max(1, k - 1)) * max(0.0, 1 - k / population) if k > 1 else 0.0
-        out[cdn] = (mean, 1.96 * math.sqrt(var), b / n)
+    out: dict[str, tuple[Interval | str, float]] = {}
+    for cdn in CDNS:
+        sessions_of = {b: p[cdn][0] if cdn in p else 0 for b, p in parts.items()}
+        buffering = {b: p[cdn][1] if cdn in p else 0.0 for b, p in parts.items()}
+        bitrate = {b: p[cdn][2] if cdn in p else 0.0 for b, p in parts.items()}
+        try:
+            out[cdn] = (ratio_interval(design, buffering, sessions_of),
+                        ratio_interval(design, bitrate, sessions_of).estimate)
+        except SparkSchedError as exc:
+            out[cdn] = (str(exc).split("; allowed: ")[0].removeprefix("any_k_of_n: "), math.nan)
     return out
+
+
+def exact(parts: Iterable[tuple[int, Stats]]) -> dict[str, float]:
+    """Per CDN: the mean buffering ratio over every block."""
+    total: dict[str, list[float]] = {}
+    for _, part in parts:
+        for cdn, (n, s, _) in part.items():
+            t = total.setdefault(cdn, [0, 0.0])
+            t[0] += n
+            t[1] += s
+    return {cdn: s / n for cdn, (n, s) in total.items()}
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -90,6 +109,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         "the first K partials are kept (default: K tasks only)")
     parser.add_argument("--extra-tasks", default="auto", choices=("auto", "always", "never"),
                         help="run the M tasks: auto (when they fit free local slots and can pay), always, never")
+    parser.add_argument("--min-per-class", type=int, default=2, help="blocks read from every locality class at "
+                        "least (2: an interval that holds; 0: KMN's choice unbound, no interval guarantee)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-exact", action="store_true", help="skip the exact answer (large data)")
     return parser.parse_args(argv)
@@ -101,8 +122,19 @@ def sampling_rule(name: str, k: int) -> object:
     return name
 
 
+def check(args: argparse.Namespace) -> None:
+    """Every setting that can be judged before Spark starts (K, the rule, extra, the floor), in one error."""
+    blocks = [Block(i, stratum=stratum(i)) for i in range(max(0, args.blocks))]
+    check_request(blocks, args.k, sampling_rule(args.sampling, args.k), args.extra or 0.0, args.min_per_class)
+
+
 def main(argv: list[str]) -> int:
     args = parse(argv)
+    try:
+        check(args)
+    except SparkSchedError as exc:
+        print(f"sampling_query: error: {exc}", file=sys.stderr)
+        return 2
     spark = configure(SparkSession.builder, app_name="sampling-query").getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     try:
@@ -117,14 +149,13 @@ def main(argv: list[str]) -> int:
 def run(spark: SparkSession, args: argparse.Namespace) -> int:
     sc = spark.sparkContext
     rows = args.rows
-    logs = sc.parallelize(range(max(0, args.blocks)), max(1, args.blocks)).flatMap(lambda b: sessions(b, rows))
+    logs = sc.parallelize(range(args.blocks), args.blocks).flatMap(lambda b: sessions(b, rows))
     logs.persist(StorageLevel.MEMORY_ONLY).count()
-    source = CachedBlocks(logs, strata=lambda i: "night" if i % 24 < 6 else "day")
-    if args.blocks <= 0:
-        source = CachedBlocks(sc.emptyRDD())
+    source = CachedBlocks(logs, strata=stratum)
     started = time.perf_counter()
     run = any_k_of_n(source, args.k, partial, sampling=sampling_rule(args.sampling, args.k), spark=spark,
-                     seed=args.seed, extra=args.extra or 0.0, extra_tasks=args.extra_tasks)
+                     seed=args.seed, extra=args.extra or 0.0, extra_tasks=args.extra_tasks,
+                     min_per_class=args.min_per_class)
     sample = list(run.result)  # per-block partials of the K blocks kept
     approx_s = time.perf_counter() - started
     print(f"sampling_query: K={args.k} of N={args.blocks} blocks, sampling={args.sampling}, tag {run.tag}")
@@ -134,17 +165,28 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
     if run.decision is not None and args.extra:
         print(f"  extra tasks      {'yes' if run.extra_tasks else 'no'}: {run.decision.reason}")
     print("  phases (ms)      " + ", ".join(f"{name[:-3]} {ms:.0f}" for name, ms in run.timings.items()))
-    exact = None
+    if run.design is not None:
+        counts = run.design.counts()
+        read = ", ".join(f"{counts[c]}/{n}" for c, n in sorted(run.design.sizes.items(), key=str))
+        print(f"  design           {len(counts)} locality classes, blocks read/blocks: {read}")
+    if run.extra_tasks:
+        print("  note             outputs are kept by finish order and rack within each class: the interval "
+              "assumes a task's time does not follow its block's values")
+    truth = None
     if not args.no_exact:
         started = time.perf_counter()
-        exact = estimate(logs.mapPartitions(partial).collect(), args.blocks)
+        truth = exact(logs.mapPartitions(partial).collect())
         exact_s = time.perf_counter() - started
     print(f"  {'cdn':10s} {'buffering ratio (95% CI)':>28s} {'exact':>8s} {'in CI':>6s} {'bitrate':>8s}")
-    for cdn, (mean, half, bitrate) in estimate(sample, args.blocks).items():
-        truth = f"{exact[cdn][0]:.4f}" if exact else "-"
-        inside = ("yes" if abs(exact[cdn][0] - mean) <= half else "no") if exact else "-"
-        print(f"  {cdn:10s} {mean:14.4f} +- {half:.4f}{'':5s} {truth:>8s} {inside:>6s} {bitrate:8.0f}")
-    if exact is not None:
+    for cdn, (interval, bitrate) in estimate(run.design, dict(sample)).items():
+        known = f"{truth[cdn]:.4f}" if truth else "-"
+        if isinstance(interval, str):
+            print(f"  {cdn:10s} no interval: {interval}")
+            continue
+        inside = ("yes" if interval.covers(truth[cdn]) else "no") if truth else "-"
+        print(f"  {cdn:10s} {interval.estimate:14.4f} +- {interval.half_width:.4f}{'':5s} {known:>8s} {inside:>6s} "
+              f"{bitrate:8.0f}")
+    if truth is not None:
         print(f"  exact answer over all {args.blocks} blocks in {exact_s:.2f} s")
     logs.unpersist()
     return 0

@@ -17,6 +17,7 @@ from pyspark.sql import SparkSession
 
 from spark_sched import any_k_of_n
 from spark_sched.sampling.completions import Completions
+from spark_sched.sampling.snapshot import snapshot
 
 SLOW_S = 2.0
 
@@ -33,6 +34,13 @@ def _partials() -> Callable[[Iterator[int]], list[int]]:
 
 
 _partial = _partials()
+
+
+@pytest.fixture(autouse=True)
+def free_slots(spark: SparkSession) -> None:
+    """Every slot free first: a task the previous test cancelled may still be ending, and decisions count slots."""
+    slots = spark.sparkContext.defaultParallelism
+    wait_until(lambda: sum(snapshot(spark).free.values()) >= slots, f"all {slots} slots free")
 
 
 @pytest.fixture

@@ -6,7 +6,9 @@
 
 Modules, one concern each: `blocks` (block model), `cached` and `files` (block
 sources), `snapshot` (free slots and racks now), `rules` (valid subsets),
-`matching` (input stage), `decide` (extra upstream tasks or one pipeline),
+`matching` (input stage), `design` (the sampling design a choice amounts to),
+`estimate` (intervals that hold for it), `decide` (extra upstream tasks or one
+pipeline), `extra` (extra upstream blocks and outputs under the rule),
 `completions` (one job of M tasks reporting as each finishes), `firstk` (the
 K outputs kept), `intermediate` (cross-rack skew), `straggler` (when to stop
 waiting), `upstream` (output sizes), `tags` (the decision in job
@@ -16,7 +18,9 @@ tags), `spark_rdd` (the JVM calls), `runner` (`any_k_of_n`).
 from spark_sched.sampling.blocks import Block, BlockSource, StaticBlocks
 from spark_sched.sampling.cached import CachedBlocks
 from spark_sched.sampling.decide import Decision, ExtraTasks
+from spark_sched.sampling.design import Design
 from spark_sched.sampling.errors import SamplingError
+from spark_sched.sampling.estimate import Interval, ratio_interval
 from spark_sched.sampling.files import HostFiles, write_host_files
 from spark_sched.sampling.intermediate import Output, choose_outputs, round_robin
 from spark_sched.sampling.matching import InputChoice, choose_input
@@ -31,9 +35,11 @@ __all__ = [
     "CachedBlocks",
     "ClusterSnapshot",
     "Decision",
+    "Design",
     "ExtraTasks",
     "HostFiles",
     "InputChoice",
+    "Interval",
     "KmnRun",
     "Output",
     "Predicate",
@@ -45,6 +51,7 @@ __all__ = [
     "any_k_of_n",
     "choose_input",
     "choose_outputs",
+    "ratio_interval",
     "resolve_rule",
     "round_robin",
     "snapshot",

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from spark_sched.sampling.blocks import Block
 from spark_sched.sampling.completions import Completion, Completions
 from spark_sched.sampling.errors import SamplingError
-from spark_sched.sampling.intermediate import Output, choose_outputs, ideal_seconds, link_loads, transfer_seconds
+from spark_sched.sampling.extra import can_meet
+from spark_sched.sampling.intermediate import Output
 from spark_sched.sampling.rules import SamplingRule
 from spark_sched.sampling.snapshot import ClusterSnapshot
-from spark_sched.sampling.straggler import StragglerBound
+from spark_sched.sampling.straggler import OutputPick, StragglerBound, pick_outputs
 
 
 @dataclass(frozen=True)
@@ -47,11 +48,26 @@ def as_outputs(
     return out
 
 
-def _choose(outputs: list[Output], k: int, share: Mapping[str, float], rule: SamplingRule) -> list[Output] | None:
-    try:
-        return choose_outputs(outputs, k, share, rule)
-    except SamplingError:  # the finished outputs cannot meet the rule yet (a stratum short): wait for more
+def _pick(
+    done: Sequence[Completion],
+    k: int,
+    block_of: Mapping[int, Block],
+    placement: Mapping[int, str | None],
+    snap: ClusterSnapshot,
+    share: Mapping[str, float],
+    rule: SamplingRule,
+) -> OutputPick | None:
+    """The best K finished outputs, or None while they cannot meet the rule (a stratum or class still short)."""
+    if not can_meet(rule, [block_of[c.partition] for c in done], k):
         return None
+    return pick_outputs(as_outputs(done, block_of, placement, snap), k, share, rule, snap.uplink_bits)
+
+
+def _met_at(done: Sequence[Completion], k: int, block_of: Mapping[int, Block], rule: SamplingRule) -> float:
+    """When the finished outputs first could meet the rule: the K-th finish, later if a stratum was short."""
+    blocks = [block_of[c.partition] for c in done]
+    first = next(i for i in range(k, len(done) + 1) if can_meet(rule, blocks[:i], k))
+    return done[first - 1].finished
 
 
 def keep_k(
@@ -71,17 +87,12 @@ def keep_k(
     while True:
         done = job.wait(want, deadline)
         running = job.running()
-        best = None
-        if len(done) >= k:
-            kth_at = kth_at or done[k - 1].finished
-            best = _choose(as_outputs(done, block_of, placement, snap), k, share, rule)
-        if best is not None:
-            now_s = transfer_seconds(link_loads(best, share), snap.uplink_bits)
-            ideal_s = ideal_seconds(sum(o.size for o in best), share, snap.uplink_bits)
-            assert kth_at is not None
-            if not bound.keep_waiting(time.monotonic() - kth_at, now_s, ideal_s, running):
-                return Kept(best, done, kth_at, time.monotonic())
-            deadline = kth_at + (now_s - ideal_s)
+        pick = _pick(done, k, block_of, placement, snap, share, rule)
+        if pick is not None:
+            kth_at = kth_at or _met_at(done, k, block_of, rule)
+            if not bound.keep_waiting(time.monotonic() - kth_at, pick.transfer_s, pick.ideal_s, running):
+                return Kept(pick.chosen, done, kth_at, time.monotonic())
+            deadline = kth_at + (pick.transfer_s - pick.ideal_s)
         elif running == 0:
             raise SamplingError(
                 "upstream tasks",

@@ -12,13 +12,24 @@ that still keeps the maximum is found by bisection and imposed. Blocks that
 cannot be local fill the rest of each quota, read from the least-loaded
 replicas. The block order is shuffled with `seed` first, so equal blocks are
 not always the lowest ids, and a recorded seed repeats the choice.
+
+The chooser reads nothing of a block but its group under the rule and the set
+of its replica hosts, so within a locality class (same group, same
+hosts) the shuffle alone decides which blocks are taken: the choice is a
+stratified random sample over those classes (`design`). `min_per_class` first
+takes that many blocks of every class (the first ones in the shuffled order,
+so still at random within the class), so that every class is represented and
+an estimate from the sample is unbiased with a variance that can be estimated;
+the rest of each quota is chosen for locality as above.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from itertools import chain, repeat
 
 import numpy as np
@@ -26,8 +37,9 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import maximum_flow
 
 from spark_sched.sampling.blocks import Block
+from spark_sched.sampling.design import ClassKey, Design, design_of, locality_class
 from spark_sched.sampling.errors import SamplingError
-from spark_sched.sampling.rules import SamplingRule, Uniform
+from spark_sched.sampling.rules import Predicate, SamplingRule, Uniform
 from spark_sched.sampling.snapshot import ClusterSnapshot
 
 SWAP_BUDGET = 5000  # subsets a callable rule may be asked about before the chooser gives up
@@ -35,12 +47,24 @@ SWAP_BUDGET = 5000  # subsets a callable rule may be asked about before the choo
 
 @dataclass(frozen=True)
 class InputChoice:
-    """The chosen block ids, where each was expected to run (None: no free local slot), and how long it took."""
+    """The chosen block ids, where each was expected to run (None: no free local slot), how long it took,
+    and the sampling design the choice amounts to (None for a callable rule)."""
 
     chosen: tuple[int, ...]
     placement: dict[int, str | None] = field(default_factory=dict)
     decision_ms: float = 0.0
     seed: int = 0
+    rule: SamplingRule | None = field(default=None, repr=False)
+    blocks: Sequence[Block] = field(default=(), repr=False)
+    min_per_class: int = 0
+
+    @cached_property
+    def design(self) -> Design | None:
+        """Locality classes and counts of the choice (worked out when asked: the decision does not need them)."""
+        if self.rule is None or isinstance(self.rule, Predicate):
+            return None
+        group_of = {b.id: self.rule.group_of(b) for b in self.blocks}
+        return design_of(self.blocks, self.chosen, group_of, self.min_per_class)
 
     @property
     def local(self) -> int:
@@ -185,13 +209,13 @@ def _matched(blocks: Sequence[Block], quotas: dict[Hashable, int], rule: Samplin
 
 
 def _fill(blocks: Sequence[Block], quotas: dict[Hashable, int], rule: SamplingRule, snap: ClusterSnapshot,
-          matched: dict[int, str]) -> list[int]:
+          matched: dict[int, str], load: dict[str, int] | None = None) -> list[int]:
     """Positions completing each group's quota (blocks that cannot start locally now), spreading their reads.
 
     Passes over the (shuffled) blocks take one whose least-loaded replica host carries at most `level`
     chosen blocks, raising `level` after each pass: reads spread over replica hosts without scoring all N.
     """
-    load: dict[str, int] = {}
+    load = dict(load or {})
     for host in matched.values():
         load[host] = load.get(host, 0) + 1
     need = dict(quotas)
@@ -206,7 +230,7 @@ def _fill(blocks: Sequence[Block], quotas: dict[Hashable, int], rule: SamplingRu
             group = rule.group_of(block)
             if pos in taken or need.get(group, 0) <= 0:
                 continue
-            host = min(block.hosts or ("",), key=lambda h: load.get(h, 0))
+            host = min(block.hosts or ("",), key=lambda h: (load.get(h, 0), h))
             if load.get(host, 0) > level:
                 continue
             picked.append(pos)
@@ -246,21 +270,84 @@ def _accepted(blocks: Sequence[Block], best: list[int], rule: SamplingRule, seed
                         f"a rule some {len(best)}-subset satisfies (none of {SWAP_BUDGET} subsets tried was accepted)")
 
 
+def _floor(blocks: Sequence[Block], quotas: dict[Hashable, int], rule: SamplingRule, per_class: int) -> list[int]:
+    """Positions of the first `per_class` blocks of every locality class in the (shuffled) order.
+
+    Raises before anything runs when a group's quota cannot hold its classes' share.
+    """
+    taken: Counter[ClassKey] = Counter()
+    picked: list[int] = []
+    for pos, block in enumerate(blocks):
+        group = rule.group_of(block)
+        key = locality_class(block, group)
+        if quotas.get(group, 0) > 0 and taken[key] < per_class:
+            taken[key] += 1
+            picked.append(pos)
+    need = Counter(rule.group_of(blocks[p]) for p in picked)
+    for group, n in need.items():
+        if n > quotas[group]:
+            classes = sum(1 for key in taken if key[0] == group)
+            field_name = "k" if group is None else f"sampling count of stratum {group!r}"
+            raise SamplingError(
+                f"{field_name} (with min_per_class {per_class})", quotas[group],
+                f"at least {n}: the {classes} locality classes (blocks with the same replica hosts"
+                f"{'' if group is None else ' in this stratum'}) each need {per_class} blocks (fewer if a class has "
+                "fewer) for an unbiased estimate with a variance; or min_per_class=0 (no interval guarantee)",
+            )
+    return picked
+
+
+def _choose(blocks: Sequence[Block], quotas: dict[Hashable, int], rule: SamplingRule,
+            snap: ClusterSnapshot) -> tuple[list[int], dict[int, str]]:
+    """Positions meeting every quota, most of them local, and the host each local one was matched to."""
+    matched = _matched(blocks, quotas, rule, snap)
+    return list(matched) + _fill(blocks, quotas, rule, snap, matched), matched
+
+
+def _choose_with_floor(blocks: Sequence[Block], quotas: dict[Hashable, int], rule: SamplingRule,
+                       snap: ClusterSnapshot, per_class: int) -> tuple[list[int], dict[int, str]]:
+    """`per_class` blocks of every class first (placed locally where slots allow), then the rest by locality."""
+    forced = _floor(blocks, quotas, rule, per_class)
+    forced_quotas = dict(Counter(rule.group_of(blocks[p]) for p in forced))
+    placed = _matched([blocks[p] for p in forced], forced_quotas, rule, snap)
+    matched = {forced[i]: host for i, host in placed.items()}
+    used = Counter(matched.values())
+    left = replace(snap, free={h: n - used.get(h, 0) for h, n in snap.free.items()})
+    rest = sorted(set(range(len(blocks))) - set(forced))
+    rest_quotas = {g: q - forced_quotas.get(g, 0) for g, q in quotas.items()}
+    sub = [blocks[p] for p in rest]
+    sub_matched = _matched(sub, rest_quotas, rule, left)
+    sub_filled = _fill(sub, rest_quotas, rule, left, sub_matched, load=dict(used))
+    matched.update({rest[i]: host for i, host in sub_matched.items()})
+    return forced + [rest[i] for i in [*sub_matched, *sub_filled]], matched
+
+
 def choose_input(
-    blocks: Sequence[Block], k: int, snap: ClusterSnapshot, rule: SamplingRule | None = None, seed: int = 0
+    blocks: Sequence[Block], k: int, snap: ClusterSnapshot, rule: SamplingRule | None = None, seed: int = 0,
+    min_per_class: int = 0,
 ) -> InputChoice:
-    """The K blocks (valid under `rule`) that let the most tasks start now on a free local slot."""
-    from spark_sched.sampling.rules import check_k
+    """The K blocks (valid under `rule`) that let the most tasks start now on a free local slot.
+
+    With `min_per_class` > 0, at least that many of every locality class (all of a smaller class) come
+    first, so an estimate over the choice is unbiased (see `spark_sched.sampling.design`).
+    """
+    from spark_sched.sampling.rules import check_k, check_min_per_class
 
     started = time.perf_counter()
     rule = rule or Uniform()
     check_k(k, len(blocks))
+    per_class = check_min_per_class(min_per_class)
+    if per_class and isinstance(rule, Predicate):
+        raise SamplingError("min_per_class", per_class, "0 with a callable sampling rule (a callable sees block ids, "
+                            "so its choice is not random within locality classes)")
     quotas = rule.quotas(blocks, k)
     order = np.random.default_rng(seed).permutation(len(blocks))
     shuffled = [blocks[int(i)] for i in order]
-    matched = _matched(shuffled, quotas, rule, snap)
-    positions = list(matched) + _fill(shuffled, quotas, rule, snap, matched)
+    if per_class:
+        positions, matched = _choose_with_floor(shuffled, quotas, rule, snap, per_class)
+    else:
+        positions, matched = _choose(shuffled, quotas, rule, snap)
     positions = _accepted(shuffled, positions, rule, seed)
     placement = {shuffled[p].id: matched.get(p) for p in positions}
     elapsed = (time.perf_counter() - started) * 1000
-    return InputChoice(tuple(sorted(placement)), placement, elapsed, seed)
+    return InputChoice(tuple(sorted(placement)), placement, elapsed, seed, rule, blocks, per_class)

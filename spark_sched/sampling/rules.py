@@ -3,7 +3,9 @@
 A rule is a small object (like Spark's comparator policies): `quotas` splits the
 K among groups of blocks (the chooser fills each group's quota), `accepts`
 judges a whole subset. `"uniform"` is one group of K; `Stratified` gives each
-stratum its own count; `Predicate` wraps a user callable that judges subsets.
+stratum its own count; `Predicate` wraps a user callable that judges subsets;
+`ClassCounts` fixes the count of every locality class (how the intermediate
+stage keeps an input choice's design when it picks among extra upstream blocks).
 """
 
 from __future__ import annotations
@@ -84,6 +86,38 @@ class Stratified:
 
 
 @dataclass(frozen=True)
+class ClassCounts:
+    """Exactly `counts[c]` blocks of every group c, a block's group read from `group_of_id` by its id.
+
+    Used for the extra upstream blocks and the K outputs of the intermediate stage: the groups are
+    the locality classes of the input choice (each inside one stratum), so any choice it accepts keeps
+    the stratum counts, and the class counts a design-based estimate weighs by.
+    """
+
+    counts: Mapping[Hashable, int]
+    group_of_id: Mapping[int, Hashable] = field(compare=False)
+    name: str = "stratified"
+
+    def quotas(self, blocks: Sequence[Block], k: int) -> dict[Hashable, int]:
+        have: dict[Hashable, int] = {}
+        for block in blocks:
+            have[self.group_of(block)] = have.get(self.group_of(block), 0) + 1
+        for group, count in self.counts.items():
+            if count > have.get(group, 0):
+                raise SamplingError(f"blocks of locality class {group!r}", have.get(group, 0), f"at least {count}")
+        return dict(self.counts)
+
+    def group_of(self, block: Block) -> Hashable:
+        return self.group_of_id.get(block.id)
+
+    def accepts(self, chosen: Sequence[Block]) -> bool:
+        got: dict[Hashable, int] = {}
+        for block in chosen:
+            got[self.group_of(block)] = got.get(self.group_of(block), 0) + 1
+        return all(got.get(g, 0) == c for g, c in self.counts.items()) and set(got) <= set(self.counts)
+
+
+@dataclass(frozen=True)
 class Predicate:
     """A user callable judging a whole subset: the chooser returns its best subset the callable accepts."""
 
@@ -110,7 +144,7 @@ def resolve_rule(sampling: Any) -> SamplingRule:
         if sampling == "uniform":
             return Uniform()
         raise SamplingError("sampling", sampling, ALLOWED_RULES)
-    if isinstance(sampling, (Uniform, Stratified, Predicate)):
+    if isinstance(sampling, (Uniform, Stratified, Predicate, ClassCounts)):
         return sampling
     if isinstance(sampling, Mapping):
         return Stratified(dict(sampling))
@@ -128,3 +162,41 @@ def check_k(k: Any, n: int) -> int:
     if k <= 0 or k > n:
         raise SamplingError("k", k, f"1 <= k <= N = {n} (the source has {n} blocks)")
     return k
+
+
+def check_min_per_class(value: Any) -> int:
+    """`min_per_class` must be a whole number >= 0 (0: KMN's choice is not bound to cover every class)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise SamplingError("min_per_class", value, "a whole number >= 0 (2 for an estimate with an interval)")
+    return value
+
+
+def check_extra(extra: Any) -> float:
+    """`extra`, the share of extra upstream tasks: a number from 0 to 10."""
+    if isinstance(extra, bool) or not isinstance(extra, (int, float)) or not 0 <= extra <= 10:
+        raise SamplingError("extra", extra, "a number from 0 to 10 (the share of extra upstream tasks, e.g. 0.05)")
+    return float(extra)
+
+
+def check_request(blocks: Sequence[Block], k: Any, sampling: Any, extra: Any = 0.0,
+                  min_per_class: Any = 0) -> SamplingRule:
+    """Every check that needs no cluster: K against N, the rule against the blocks' strata, extra, the floor.
+
+    A job can call it on its block count and strata before caching or running anything, so settings
+    that cannot work end with one error before any Spark job. Locality classes are known only once the
+    blocks have locations; `choose_input` checks the floor against them, still before any job of KMN's.
+    """
+    rule = resolve_rule(sampling)
+    check_extra(extra)
+    per_class = check_min_per_class(min_per_class)
+    check_k(k, len(blocks))
+    quotas = rule.quotas(blocks, k)
+    if per_class and isinstance(rule, Predicate):
+        raise SamplingError("min_per_class", per_class, "0 with a callable sampling rule")
+    for group, count in quotas.items():
+        members = sum(1 for b in blocks if rule.group_of(b) == group)
+        if 0 < count < min(per_class, members):
+            where = "k" if group is None else f"sampling count of stratum {group!r}"
+            raise SamplingError(f"{where} (with min_per_class {per_class})", count,
+                                f"at least {min(per_class, members)} (every locality class needs {per_class} blocks)")
+    return rule

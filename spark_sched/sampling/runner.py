@@ -21,9 +21,8 @@ pipeline, or upstream, choose, cancel and downstream.
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,11 +33,13 @@ from spark_sched.sampling.blocks import Block, BlockSource
 from spark_sched.sampling.cached import CachedBlocks
 from spark_sched.sampling.completions import Completions
 from spark_sched.sampling.decide import OVERHEADS, Decision, ExtraTasks, resolve_extra_tasks, transfer_gain_s
+from spark_sched.sampling.design import Design
 from spark_sched.sampling.errors import SamplingError
+from spark_sched.sampling.extra import upstream_rule, used_design
 from spark_sched.sampling.firstk import Kept, keep_k
 from spark_sched.sampling.intermediate import Output, link_loads, reducer_share, skew
 from spark_sched.sampling.matching import InputChoice, choose_input
-from spark_sched.sampling.rules import SamplingRule, Stratified, Uniform, check_k, resolve_rule
+from spark_sched.sampling.rules import SamplingRule, check_extra, check_k, check_min_per_class, resolve_rule
 from spark_sched.sampling.snapshot import ClusterSnapshot, snapshot
 from spark_sched.sampling.spark_rdd import prune
 from spark_sched.sampling.straggler import StragglerBound
@@ -75,6 +76,7 @@ class KmnRun:
     decision: Decision | None = None
     task_ids: dict[int, int] = field(default_factory=dict)  # used block -> the Spark task id that produced it
     timings: dict[str, float] = field(default_factory=dict)
+    design: Design | None = None  # the classes and counts behind `used`, for `spark_sched.sampling.estimate`
 
     @property
     def local_expected(self) -> int:
@@ -103,12 +105,6 @@ def _session(spark: Any) -> Any:
     return spark
 
 
-def _check_extra(extra: Any) -> float:
-    if isinstance(extra, bool) or not isinstance(extra, (int, float)) or not 0 <= extra <= 10:
-        raise SamplingError("extra", extra, "a number from 0 to 10 (the share of extra upstream tasks, e.g. 0.05)")
-    return float(extra)
-
-
 def any_k_of_n(
     source: Any,
     k: int,
@@ -124,6 +120,7 @@ def any_k_of_n(
     racks: dict[str, str] | None = None,
     tag: str | None = None,
     straggler: StragglerBound | None = None,
+    min_per_class: int = 0,
 ) -> KmnRun:
     """Run `fn` over the K of the N blocks of `source` that suit the cluster now (KMN).
 
@@ -137,11 +134,15 @@ def any_k_of_n(
     says whether the M run (auto: when they fit free local slots and can pay).
     The job tags `<tag>` (default `spark-sched-kmn-<id>`), `spark-sched-blocks-<ids>`
     (`upstream`/`outputs` for the two stages) and `spark-sched-seed-<seed>` record
-    the decision; the same seed repeats it.
+    the decision; the same seed repeats it. `min_per_class` (2 for an estimate
+    with an interval) makes the choice read that many blocks of every locality
+    class, so `run.design` supports an unbiased estimate
+    (`spark_sched.sampling.estimate`).
     """
     rule = resolve_rule(sampling)
-    extra = _check_extra(extra)
+    extra = check_extra(extra)
     policy = resolve_extra_tasks(extra_tasks)
+    per_class = check_min_per_class(min_per_class)
     src = as_source(source)
     spark = _session(spark)
     started = time.monotonic()
@@ -151,24 +152,33 @@ def any_k_of_n(
     snap = snapshot(spark, topology, racks)
     tag = tag or new_tag()
     rdd = src.to_rdd(spark.sparkContext)  # type: ignore[attr-defined]
-    plan = _plan(blocks, k, rule, snap, extra, seed, policy, downstream is not None, rdd.context.applicationId)
+    plan = _plan(
+        blocks, k, rule, snap, extra, seed, policy, per_class, downstream is not None, rdd.context.applicationId
+    )
     decide_ms = (time.monotonic() - started) * 1000
     if not plan.decision.extra:
         run = _single(rdd, k, fn, downstream, plan, rule, tag, seed)
     else:
-        run = _extra(rdd, blocks, k, fn, downstream, plan, rule, snap, tag, seed, straggler or StragglerBound())
+        bound = straggler or StragglerBound()
+        run = _extra(rdd, blocks, k, fn, downstream, plan, rule, snap, tag, seed, bound, per_class)
     run.timings = {"decide_ms": decide_ms, **run.timings}
     return run
 
 
 @dataclass(frozen=True)
 class Plan:
-    """The decision and the input choices it rests on (the M choice only when extra tasks were considered)."""
+    """The decision and the input choices it rests on (the M choice only when extra tasks were considered).
+
+    `upstream_rule` is what the M upstream blocks must meet, `output_rule` what
+    the K outputs kept among them must meet (the request's rule, or with
+    `min_per_class` the K-block choice's count of every locality class).
+    """
 
     decision: Decision
     k_choice: InputChoice
     m_choice: InputChoice | None
     upstream_rule: SamplingRule
+    output_rule: SamplingRule
 
 
 def _expected_outputs(blocks: Sequence[Block], choice: InputChoice, snap: ClusterSnapshot) -> list[Output]:
@@ -190,21 +200,22 @@ def _plan(
     extra: float,
     seed: int,
     policy: ExtraTasks,
+    per_class: int,
     has_downstream: bool,
     app: str,
 ) -> Plan:
     """Choose K; if M > K could run, choose M too and decide on the figures (partials to the driver gain nothing)."""
-    k_choice = choose_input(blocks, k, snap, rule, seed)
-    first, m = upstream_rule(rule, blocks, k, extra)
+    k_choice = choose_input(blocks, k, snap, rule, seed, per_class)
+    first, m, last = upstream_rule(rule, blocks, k, extra, k_choice.design if per_class else None)
     if m <= k or policy.when == "never":
-        return Plan(policy.decide(k, m, 0, 0.0, 0.0), k_choice, None, first)
+        return Plan(policy.decide(k, m, 0, 0.0, 0.0), k_choice, None, first, last)
     share = reducer_share(snap.racks)
     gain = (
         transfer_gain_s(_expected_outputs(blocks, k_choice, snap), share, snap.uplink_bits) if has_downstream else 0.0
     )
     m_choice = choose_input(blocks, m, snap, first, seed)
     decision = policy.decide(k, m, m_choice.local, gain, OVERHEADS.estimate(app))
-    return Plan(decision, k_choice, m_choice, first)
+    return Plan(decision, k_choice, m_choice, first, last)
 
 
 def _single(
@@ -239,18 +250,8 @@ def _single(
         rule.name,
         decision=plan.decision,
         timings={"pipeline_ms": pipeline_ms},
+        design=choice.design,
     )
-
-
-def upstream_rule(rule: SamplingRule, blocks: Sequence[Block], k: int, extra: float) -> tuple[SamplingRule, int]:
-    """The rule and M for the upstream stage: each stratum's count grown by `extra` (as far as it has blocks)."""
-    if isinstance(rule, Stratified):
-        have: dict[Hashable, int] = {}
-        for b in blocks:
-            have[b.stratum] = have.get(b.stratum, 0) + 1
-        grown = {s: min(have.get(s, 0), math.ceil(c * (1 + extra))) for s, c in rule.counts.items()}
-        return Stratified(grown), sum(grown.values())
-    return Uniform(), min(len(blocks), math.ceil(k * (1 + extra)))
 
 
 def _extra(
@@ -265,6 +266,7 @@ def _extra(
     tag: str,
     seed: int,
     straggler: StragglerBound,
+    per_class: int,
 ) -> KmnRun:
     """One job of M upstream tasks; the first K kept (rack-balanced, straggler bound), the rest cancelled by tag."""
     choice = plan.m_choice
@@ -283,7 +285,7 @@ def _extra(
     timings: dict[str, float] = {}
     try:
         job.start()
-        kept = keep_k(job, k, block_of, choice.placement, snap, share, rule, straggler)
+        kept = keep_k(job, k, block_of, choice.placement, snap, share, plan.output_rule, straggler)
         job.cancel()
         job.join()
         cancelled_at = time.monotonic()
@@ -317,6 +319,7 @@ def _extra(
         decision=plan.decision,
         task_ids={key[c.partition]: c.task_id for c in kept.done if key[c.partition] in set(used)},
         timings=timings,
+        design=used_design(rule, blocks, used, per_class),
     )
 
 

@@ -5,11 +5,16 @@ bring the downstream transfer down to that of a perfectly balanced choice, so
 the gain still possible is (transfer time of the best choice now) - (ideal
 transfer time). Once the time already waited since the K-th output exceeds it,
 more waiting cannot pay back; stop, and cancel the upstream tasks still running.
+`pick_outputs` gives the two times for the outputs finished so far.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from spark_sched.sampling.intermediate import Output, choose_outputs, ideal_seconds, link_loads, transfer_seconds
+from spark_sched.sampling.rules import SamplingRule
 
 
 @dataclass(frozen=True)
@@ -23,3 +28,20 @@ class StragglerBound:
             return False
         gain = best_now_s - ideal_s
         return gain > self.min_gain_s and waited_s < gain
+
+
+@dataclass(frozen=True)
+class OutputPick:
+    """The best K outputs finished so far, their downstream transfer time and a perfectly balanced one's."""
+
+    chosen: list[Output]
+    transfer_s: float
+    ideal_s: float
+
+
+def pick_outputs(outputs: Sequence[Output], k: int, share: Mapping[str, float], rule: SamplingRule,
+                 uplink_bits: float) -> OutputPick:
+    """The K finished outputs the rule allows with the least cross-rack skew, and what waiting could still gain."""
+    chosen = choose_outputs(outputs, k, share, rule)
+    transfer = transfer_seconds(link_loads(chosen, share), uplink_bits)
+    return OutputPick(chosen, transfer, ideal_seconds(sum(o.size for o in chosen), share, uplink_bits))

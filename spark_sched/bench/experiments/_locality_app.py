@@ -39,17 +39,12 @@ from spark_sched.locality.achieved import level_name, task_seconds
 MARK = "@@locality@@ "
 ITER_TAG, BG_TAG = "locality-iter", "locality-bg"
 WORKLOADS = ("spread", "hot")
-EXECUTOR_MEMORY = "768m"  # the hot host's executor keeps most of both workloads' blocks in memory
+EXECUTOR_MEMORY = "896m"  # the hot host's executor keeps most of both workloads' blocks in memory
 
 
 def reply(data: dict[str, Any]) -> None:
     sys.stdout.write(MARK + json.dumps(data) + "\n")
     sys.stdout.flush()
-
-
-def executor_host() -> str:
-    """The host of the executor running this Python worker (its worker's bind address, which executors inherit)."""
-    return os.environ.get("SPARK_LOCAL_IP", "")
 
 
 def iterate(sc: Any, data: Any, params: dict[str, Any], pause: float, iterations: int) -> float:
@@ -95,13 +90,16 @@ def cache(sc: Any, partitions: int, size_mb: int, seconds: Any) -> tuple[Any, di
 
     size = size_mb << 20
 
+    def host() -> str:  # the executor's worker's bind address, which executors and their Python workers inherit
+        return os.environ.get("SPARK_LOCAL_IP", "")
+
     def block(i: int) -> bytes:
-        time.sleep(seconds(executor_host()))
+        time.sleep(seconds(host()))
         return os.urandom(size)
 
     data = sc.parallelize(range(partitions), partitions).map(block).persist(StorageLevel.MEMORY_ONLY)
-    where = data.mapPartitionsWithIndex(lambda i, rows: [(i, executor_host(), sum(1 for _ in rows))]).collect()
-    return data, {i: host for i, host, _ in where}
+    where = data.mapPartitionsWithIndex(lambda i, rows: [(i, host(), sum(1 for _ in rows))]).collect()
+    return data, {i: at for i, at, _ in where}
 
 
 class Workload:

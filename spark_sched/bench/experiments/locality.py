@@ -107,7 +107,7 @@ def _params(quick: bool) -> dict[str, Any]:
         "background_tasks": 12,
         "background_task_seconds": 0.25,
         "hot_partitions": 24,
-        "hot_partition_mb": 4,
+        "hot_partition_mb": 8,
         "hot_iterations": 3 if quick else 5,
         "hot_task_seconds": 0.5,
         "hot_cache_fast_s": 0.01,
@@ -143,8 +143,8 @@ class Cluster:
         if max(wait.process, wait.node, wait.rack) == 0:
             wait = FIXED["wait_0"]
         if wait not in self.apps:
-            self.apps[wait] = AppProcess(self.master, self.state_dir, self.params,
-                                         f"{self.name}-wait-{len(self.apps)}", wait)
+            name = f"{self.name}-{len(self.apps)}-wait-{round(wait.process * 1000)}ms"
+            self.apps[wait] = AppProcess(self.master, self.state_dir, self.params, name, wait)
         return self.apps[wait]
 
     def pilot(self, workload: str, separate: bool) -> None:

@@ -122,7 +122,8 @@ def recommend_locality_wait(
         skips = cost_aware_skips(shape)
         predicted_s, no_wait_s = (float(v) for v in stage_seconds(shape, np.array([skips, 0])))
         if placement is not None:
-            skips, predicted_s, no_wait_s = _placed_choice(shape, slots_per_node, placement, skips)
+            skips, predicted_s, no_wait_s = _placed_choice(shape, slots_per_node, placement, skips, predicted_s,
+                                                           no_wait_s)
     else:
         skips = skips_for(goal, m, replication, tasks)
     rack_skips = _rack_skips(mode, goal, racks, m, replication, tasks, task_seconds, slots, rack_miss_seconds)
@@ -146,12 +147,10 @@ def recommend_locality_wait(
                           predicted_s, no_wait_s)
 
 
-def _placed_choice(shape: StageShape, slots_per_node: int, placement: Sequence[int],
-                   skips: int) -> tuple[int, float, float]:
-    """The even-spread model's skips, or the placement's shortest wait within 1 % of its best when those cost more.
-
-    The predicted times returned are the placement's (with the wait chosen, and with none).
-    """
+def _placed_choice(shape: StageShape, slots_per_node: int, placement: Sequence[int], skips: int,
+                   predicted_s: float, no_wait_s: float) -> tuple[int, float, float]:
+    """The even-spread model's skips and times, or the placement's shortest wait within 1 % of its best and its
+    times (with that wait, and with none) when the even-spread model's wait costs more on this placement."""
     t, p = shape.task_seconds, shape.miss_seconds
     grid = np.arange(0.0, local_drain_seconds(placement, slots_per_node, t) + WAIT_STEP_S, WAIT_STEP_S)
     times = placed_seconds(placement, slots_per_node, t, p, grid)
@@ -159,7 +158,7 @@ def _placed_choice(shape: StageShape, slots_per_node: int, placement: Sequence[i
     spread_wait = wait_for_skips(skips, t, shape.slots)
     at_spread = float(placed_seconds(placement, slots_per_node, t, p, np.array([spread_wait]))[0])
     if at_spread <= best * (1.0 + SLACK) + 1e-12:
-        return skips, at_spread, float(times[0])
+        return skips, predicted_s, no_wait_s
     index = int(np.argmax(times <= best * (1.0 + SLACK) + 1e-12))
     placed_skips = int(np.ceil(skips_for_wait(float(grid[index]), t, shape.slots) - 1e-9))
     return placed_skips, float(times[index]), float(times[0])

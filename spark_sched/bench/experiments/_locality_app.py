@@ -78,13 +78,18 @@ def background(sc: Any, params: dict[str, Any], stop: threading.Event) -> None:
         sc.parallelize(range(width), width).foreach(lambda _: time.sleep(pause))
 
 
-def cache(sc: Any, partitions: int, size_mb: int, seconds: Any) -> tuple[Any, dict[int, str]]:
+CACHE_ATTEMPTS = 4
+
+
+def cache(sc: Any, partitions: int, size_mb: int, seconds: Any, wanted: Any) -> tuple[Any, dict[int, str]]:
     """`partitions` blocks of `size_mb` MB cached on the executors; and the host each block landed on.
 
     `seconds(host)` is how long computing a block takes on that host: equal everywhere
     spreads the blocks evenly (the caching waves finish together); short on one host and
     long elsewhere piles them onto that host. A block is cached by the task that first
-    computes it, so the task that reports it names its host.
+    computes it, so the task that reports it names its host. Timing on a busy machine can
+    land a block elsewhere, so the blocks are cached again (a few times at most) until
+    `wanted(blocks per host)` holds: every application of a scenario gets the same placement.
     """
     from pyspark import StorageLevel
 
@@ -97,9 +102,14 @@ def cache(sc: Any, partitions: int, size_mb: int, seconds: Any) -> tuple[Any, di
         time.sleep(seconds(host()))
         return os.urandom(size)
 
-    data = sc.parallelize(range(partitions), partitions).map(block).persist(StorageLevel.MEMORY_ONLY)
-    where = data.mapPartitionsWithIndex(lambda i, rows: [(i, host(), sum(1 for _ in rows))]).collect()
-    return data, {i: at for i, at, _ in where}
+    for _ in range(CACHE_ATTEMPTS):
+        data = sc.parallelize(range(partitions), partitions).map(block).persist(StorageLevel.MEMORY_ONLY)
+        where = data.mapPartitionsWithIndex(lambda i, rows: [(i, host(), sum(1 for _ in rows))]).collect()
+        placement = {i: at for i, at, _ in where}
+        if wanted(Counter(placement.values())):
+            break
+        data.unpersist(blocking=True)
+    return data, placement
 
 
 class Workload:
@@ -119,14 +129,18 @@ class Workload:
         self.sc = self.spark.sparkContext
         self.data: dict[str, Any] = {}
         self.placement: dict[str, dict[int, str]] = {}
-        if "spread" in workloads:
+        workers, cores = params["workers"], params["cores_per_worker"]
+        if "spread" in workloads:  # the same number of blocks on every host
+            even = params["partitions"] // workers
             self.data["spread"], self.placement["spread"] = cache(
-                self.sc, params["partitions"], params["partition_mb"], lambda host: 0.2)
-        if "hot" in workloads:
+                self.sc, params["partitions"], params["partition_mb"], lambda host: 0.2,
+                lambda counts: len(counts) == workers and set(counts.values()) == {even})
+        if "hot" in workloads:  # every other host holds one wave of its slots, the hot host the rest
             hot, fast, slow = params["hot_host"], params["hot_cache_fast_s"], params["hot_cache_slow_s"]
+            rest = params["hot_partitions"] - (workers - 1) * cores
             self.data["hot"], self.placement["hot"] = cache(
                 self.sc, params["hot_partitions"], params["hot_partition_mb"],
-                lambda host: fast if host == hot else slow)
+                lambda host: fast if host == hot else slow, lambda counts: counts.get(hot, 0) == rest)
 
     def run(self, workload: str) -> dict[str, Any]:
         from pyspark import InheritableThread

@@ -108,7 +108,7 @@ def _params(quick: bool) -> dict[str, Any]:
         "background_task_seconds": 0.25,
         "hot_partitions": 24,
         "hot_partition_mb": 8,
-        "hot_iterations": 3 if quick else 5,
+        "hot_iterations": 2 if quick else 4,
         "hot_task_seconds": 0.5,
         "hot_cache_fast_s": 0.01,
         "hot_cache_slow_s": 2.0,

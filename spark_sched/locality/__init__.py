@@ -3,7 +3,8 @@
 - `model`: locality after D skipped offers, W = D*T/S (Zaharia et al., EuroSys 2010).
 - `cost`: the skips (or one wait for many stages) that minimise expected job time,
   with the cost of a miss measured, not assumed.
-- `recommend`: one recommendation, by cost or by a locality target.
+- `placement`: the stage time a wait gives on an uneven placement (a hot host).
+- `recommend`: one recommendation, by cost or by a locality target (and a placement, when known).
 - `achieved` / `stages` / `history`: what a run achieved, from a task frame or an event log.
 - `advise`: `spark-sched locality advise EVENTLOG`; `check`: achieved vs predicted per stage.
 - `waits` / `settings`: Spark's conf for waits, and the `locality` setting.
@@ -27,6 +28,7 @@ from spark_sched.locality.model import (
     skips_for_wait,
     wait_for_skips,
 )
+from spark_sched.locality.placement import placed_stage_seconds
 from spark_sched.locality.recommend import Recommendation, recommend_locality_wait
 from spark_sched.locality.settings import AUTO, auto_wait, locality_conf, parse_duration
 from spark_sched.locality.waits import RESET_KEY, LocalityError, LocalityWait
@@ -54,6 +56,7 @@ __all__ = [
     "locality_conf",
     "miss_penalty",
     "parse_duration",
+    "placed_stage_seconds",
     "predicted_locality",
     "recommend_locality_wait",
     "skips_for",

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-from spark_sched.locality.cost import StageShape, cost_aware_skips, stage_seconds
-from spark_sched.locality.model import expected_locality, positive, positive_int, skips_for, wait_for_skips
+from spark_sched.locality.cost import SLACK, WAIT_STEP_S, StageShape, cost_aware_skips, stage_seconds
+from spark_sched.locality.model import (
+    expected_locality,
+    positive,
+    positive_int,
+    skips_for,
+    skips_for_wait,
+    wait_for_skips,
+)
+from spark_sched.locality.placement import check_placement, local_drain_seconds, placed_seconds
 from spark_sched.locality.waits import LocalityError, LocalityWait
 
 DEFAULT_TARGET = 0.95
@@ -78,6 +87,7 @@ def recommend_locality_wait(
     cached: bool = True,
     miss_seconds: float | None = None,
     rack_miss_seconds: float | None = None,
+    placement: Sequence[int] | None = None,
 ) -> Recommendation:
     """Spark's locality waits for a job of `tasks` tasks of `task_seconds` on `nodes` x `slots_per_node` slots.
 
@@ -90,6 +100,12 @@ def recommend_locality_wait(
     The rack wait treats each of `racks` racks as one node of the same model (by
     `rack_miss_seconds`, the extra cost of ANY over RACK_LOCAL, in cost mode); with
     one rack it is 0. Spark sees racks only on YARN or where the toolkit maps them.
+
+    `placement` (cost mode): the stage's blocks per host, as a run placed them. The
+    even-spread model's wait stands unless, on this placement, it makes the stage more
+    than 1 % slower than the best wait does (`placement.placed_stage_seconds`: a hot
+    host whose queue outlasts the others'); then the wait is the shortest within 1 %
+    of that best. The predicted times are then the placement's.
     """
     m = positive_int("nodes", nodes)
     slots = m * positive_int("slots_per_node", slots_per_node)
@@ -105,6 +121,9 @@ def recommend_locality_wait(
         shape = StageShape(tasks, task_seconds, slots, m, replication, _check_miss("miss_seconds", miss_seconds))
         skips = cost_aware_skips(shape)
         predicted_s, no_wait_s = (float(v) for v in stage_seconds(shape, np.array([skips, 0])))
+        if placement is not None:
+            skips, predicted_s, no_wait_s = _placed_choice(shape, slots_per_node, placement, skips, predicted_s,
+                                                           no_wait_s)
     else:
         skips = skips_for(goal, m, replication, tasks)
     rack_skips = _rack_skips(mode, goal, racks, m, replication, tasks, task_seconds, slots, rack_miss_seconds)
@@ -122,8 +141,27 @@ def recommend_locality_wait(
         "racks": racks,
         "cached": cached,
     }
+    if placement is not None:
+        inputs["placement"] = check_placement(placement)
     return Recommendation(waits, skips, rack_skips, expected_locality(m, replication, tasks, skips), inputs, mode,
                           predicted_s, no_wait_s)
+
+
+def _placed_choice(shape: StageShape, slots_per_node: int, placement: Sequence[int], skips: int,
+                   predicted_s: float, no_wait_s: float) -> tuple[int, float, float]:
+    """The even-spread model's skips and times, or the placement's shortest wait within 1 % of its best and its
+    times (with that wait, and with none) when the even-spread model's wait costs more on this placement."""
+    t, p = shape.task_seconds, shape.miss_seconds
+    grid = np.arange(0.0, local_drain_seconds(placement, slots_per_node, t) + WAIT_STEP_S, WAIT_STEP_S)
+    times = placed_seconds(placement, slots_per_node, t, p, grid)
+    best = float(times.min())
+    spread_wait = wait_for_skips(skips, t, shape.slots)
+    at_spread = float(placed_seconds(placement, slots_per_node, t, p, np.array([spread_wait]))[0])
+    if at_spread <= best * (1.0 + SLACK) + 1e-12:
+        return skips, predicted_s, no_wait_s
+    index = int(np.argmax(times <= best * (1.0 + SLACK) + 1e-12))
+    placed_skips = int(np.ceil(skips_for_wait(float(grid[index]), t, shape.slots) - 1e-9))
+    return placed_skips, float(times[index]), float(times[0])
 
 
 def _rack_skips(mode: str, goal: float, racks: int, nodes: int, replication: int, tasks: int, task_seconds: float,

@@ -1,4 +1,4 @@
-"""The bench's end of a `_locality_app` driver process: start it, send runs, stop it (by its pid, always)."""
+"""The bench's end of a `_locality_app` driver process: start it with its wait, send runs, stop it (by its pid)."""
 
 from __future__ import annotations
 
@@ -24,14 +24,15 @@ def _as_list(wait: LocalityWait) -> list[Any]:
 
 
 class AppProcess:
-    """One Spark application of the workload, in its own Python process (its own JVM)."""
+    """One Spark application of the workloads, with one wait, in its own Python process (its own JVM)."""
 
-    def __init__(self, master: str, state_dir: str, params: dict[str, Any], name: str, wait: LocalityWait) -> None:
-        self.name = name
+    def __init__(self, master: str, state_dir: str, params: dict[str, Any], name: str, wait: LocalityWait,
+                 workloads: tuple[str, ...] = ("spread", "hot")) -> None:
+        self.name, self.wait = name, wait
         self.stderr_path = Path(state_dir) / f"{name}.stderr"
         cmd = [sys.executable, "-m", "spark_sched.bench.experiments._locality_app", "--master", master,
                "--state-dir", state_dir, "--params", json.dumps(params), "--name", name,
-               "--wait", json.dumps(_as_list(wait))]
+               "--wait", json.dumps(_as_list(wait)), "--workloads", ",".join(workloads)]
         env = {k: v for k, v in os.environ.items() if k != "SPARK_LOCAL_IP"}
         self._stderr = self.stderr_path.open("w")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
@@ -58,8 +59,9 @@ class AppProcess:
             raise SparkSchedError(f"bench locality: application {self.name} gave no answer: {' | '.join(tail)}")
         return found[0]
 
-    def run(self, wait: LocalityWait) -> dict[str, Any]:
-        command = {"cmd": "run", "wait": _as_list(wait)}
+    def run(self, workload: str) -> dict[str, Any]:
+        """One run of `workload` ("spread" or "hot") under the application's wait."""
+        command = {"cmd": "run", "workload": workload}
         assert self.proc.stdin is not None
         self.proc.stdin.write(json.dumps(command) + "\n")
         self.proc.stdin.flush()

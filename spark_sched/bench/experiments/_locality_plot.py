@@ -10,9 +10,9 @@ import numpy as np
 from spark_sched.locality import predicted_locality
 from spark_sched.plots import figure
 
-COLORS = {"wait_0": "tab:red", "wait_3s": "tab:green", "target_095": "tab:purple", "recommended": "tab:blue",
+COLORS = {"wait_0": "tab:red", "wait_3s": "tab:green", "recommended": "tab:blue",
           "advised": "tab:cyan", "loopback_wait_0": "tab:red", "loopback_recommended": "tab:blue"}
-MARKERS = {"wait_0": "o", "wait_3s": "s", "target_095": "^", "recommended": "*", "advised": "D",
+MARKERS = {"wait_0": "o", "wait_3s": "s", "recommended": "*", "advised": "D",
            "loopback_wait_0": "o", "loopback_recommended": "*"}
 
 

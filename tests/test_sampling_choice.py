@@ -459,6 +459,7 @@ def test_sampling_query_refuses_settings_that_cannot_work_before_spark_starts(ca
     spec.loader.exec_module(job)  # type: ignore[union-attr]
     from pyspark.sql import SparkSession
 
+    before = SparkSession.getActiveSession()  # another test's session may be active: the job must not start one
     for argv, needle in [(["--k", "20", "--sampling", "stratified"], "stratum 'night' = 10"),
                          (["--k", "6", "--extra", "-0.5"], "extra = -0.5"),
                          (["--k", "3", "--sampling", "stratified", "--min-per-class", "2"],
@@ -466,5 +467,5 @@ def test_sampling_query_refuses_settings_that_cannot_work_before_spark_starts(ca
         assert job.main(argv) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and needle in err[0], err
-    assert SparkSession.getActiveSession() is None
+    assert SparkSession.getActiveSession() is before
     check_request(day_night(), 6, {"night": 3, "day": 3}, 0.05, 2)  # the reported settings are valid

@@ -18,7 +18,9 @@ def test_auto_runs_extra_tasks_only_when_they_fit_and_can_pay() -> None:
     no_room = auto.decide(8, 9, local=8, gain_s=0.3, overhead_s=0.1)
     assert not no_room.extra and "does not fit" in no_room.reason
     no_gain = auto.decide(8, 9, local=9, gain_s=0.05, overhead_s=0.1)
-    assert not no_gain.extra and "gain 50 ms <= overhead 100 ms" in no_gain.reason
+    assert not no_gain.extra and "gain 50 ms + hedge 0 ms <= overhead 100 ms" in no_gain.reason
+    hedged = auto.decide(8, 9, local=9, gain_s=0.05, overhead_s=0.1, hedge_s=0.2)
+    assert hedged.extra and "gain 50 ms + hedge 200 ms > overhead 100 ms" in hedged.reason
     assert not auto.decide(8, 8, local=8, gain_s=9.0, overhead_s=0.0).extra  # M = K: nothing to choose among
 
 

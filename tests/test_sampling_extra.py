@@ -88,6 +88,8 @@ def test_partials_path_keeps_k_outputs_exactly_once_with_its_phase_times(
     assert run.extra_tasks and run.chosen == (0, 1)
     assert run.used == (0,) and run.cancelled == (1,)
     assert run.result == [sum(range(10))]  # block 0's partial once; nothing of block 1
+    quick, cut = run.task_times  # the kept task's time in fn; the cancelled one's as "at least this long"
+    assert quick.finished and 0.05 <= quick.seconds < SLOW_S and not cut.finished and cut.seconds >= quick.seconds
     assert set(run.timings) == {"decide_ms", "upstream_ms", "choose_ms", "cancel_ms"}
     assert all(v >= 0 for v in run.timings.values()) and sum(run.timings.values()) <= wall_ms
     assert run.timings["upstream_ms"] < SLOW_S * 1000
@@ -117,6 +119,7 @@ def test_single_pipeline_when_m_does_not_fit_the_free_slots(spark: SparkSession)
         assert len(run.chosen) == 2 and run.used == run.chosen
         assert sorted(run.result) == sorted(sum(range(10 * p, 10 * p + 10)) for p in run.chosen)
         assert set(run.timings) == {"decide_ms", "pipeline_ms"}
+        assert len(run.task_times) == 2 and all(t.finished for t in run.task_times)
         assert len(_jobs(spark, run.tag)) == 1
     finally:
         data.unpersist()
@@ -133,6 +136,30 @@ def test_single_pipeline_when_the_gain_is_below_the_overhead(spark: SparkSession
         downstream=lambda rdd: rdd.reduceByKey(lambda a, b: a + b).collect(),
     )
     assert not run.extra_tasks and run.decision.local == 2 and run.decision.gain_s == 0.0
-    assert "gain 0 ms <= overhead" in run.decision.reason
+    assert "gain 0 ms + hedge 0 ms <= overhead" in run.decision.reason
     assert run.result == [(0, sum(range(10 * run.chosen[0], 10 * run.chosen[0] + 10)))]
     assert set(run.timings) == {"decide_ms", "pipeline_ms"}
+
+
+def test_auto_hedges_once_the_application_has_seen_a_straggler(spark: SparkSession) -> None:
+    # 8 blocks, block 0's task takes 3 s: after one run over all 8, keeping the first 1 of 2 saves ~0.33 s expected
+    def upstream(rows: Iterator[int]) -> list[int]:
+        rows = list(rows)
+        end = time.monotonic() + (3.0 if rows and rows[0] == 0 else 0.02)
+        while time.monotonic() < end:
+            time.sleep(0.01)
+        return [sum(rows)]
+
+    data = spark.sparkContext.parallelize(range(80), 8).persist(StorageLevel.MEMORY_ONLY)
+    data.count()
+    try:
+        seen = any_k_of_n(data, 8, upstream, extra_tasks="never", spark=spark)
+        assert len(seen.task_times) == 8 and max(t.seconds for t in seen.task_times) >= 3.0
+        wait_until(lambda: sum(snapshot(spark).free.values()) >= 2, "both slots free")
+        run = any_k_of_n(data, 1, upstream, extra=1.0, spark=spark)
+        assert run.decision.gain_s == 0.0 and run.decision.hedge_s > 0.25  # partials: no transfer, only the hedge
+        assert run.extra_tasks and "hedge" in run.decision.reason and len(run.chosen) == 2
+        if 0 in run.chosen:  # the straggler, when chosen, is the one cut
+            assert run.cancelled == (0,) and run.used != (0,)
+    finally:
+        data.unpersist()

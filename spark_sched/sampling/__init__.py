@@ -8,7 +8,8 @@ Modules, one concern each: `blocks` (block model), `cached` and `files` (block
 sources), `snapshot` (free slots and racks now), `rules` (valid subsets),
 `matching` (input stage), `design` (the sampling design a choice amounts to),
 `estimate` (intervals that hold for it), `decide` (extra upstream tasks or one
-pipeline), `extra` (extra upstream blocks and outputs under the rule),
+pipeline), `history` (upstream task times seen), `hedge` (what keeping the
+first K of M saves), `extra` (extra upstream blocks and outputs under the rule),
 `completions` (one job of M tasks reporting as each finishes), `firstk` (the
 K outputs kept), `intermediate` (cross-rack skew), `straggler` (when to stop
 waiting), `upstream` (output sizes), `tags` (the decision in job

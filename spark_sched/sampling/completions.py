@@ -26,7 +26,7 @@ from pyspark import RDD, AccumulatorParam, InheritableThread, TaskContext
 from spark_sched.jobscope import job_scope
 from spark_sched.sampling.upstream import nbytes
 
-Report = tuple[int, str, int, Any]  # task id, host, output bytes, output (None when the output stays cached)
+Report = tuple[int, str, int, float, Any]  # task id, host, output bytes, seconds in fn, output (None: stays cached)
 _WAITERS: dict[str, Completions] = {}  # driver side: accumulator key -> its job, woken on every merge
 
 
@@ -39,6 +39,7 @@ class Completion:
     host: str
     size: int
     finished: float  # driver's monotonic clock when the update arrived
+    seconds: float = 0.0  # the task's time in the partition function
     output: Any = None
 
 
@@ -69,10 +70,13 @@ def reporting(fn: Callable[[Iterable[Any]], Iterable[Any]] | None, accumulator: 
     """The task body: run `fn` (None: consume the partition), report it, return nothing to runJob."""
 
     def run(rows: Iterable[Any]) -> list[Any]:
+        started = time.monotonic()
         output = list(fn(rows) if fn is not None else rows)
+        seconds = time.monotonic() - started
         ctx = TaskContext.get()
         size = sum(nbytes(r) for r in output)
-        accumulator.add({ctx.partitionId(): (ctx.taskAttemptId(), task_host(), size, output if keep else None)})
+        report = (ctx.taskAttemptId(), task_host(), size, seconds, output if keep else None)
+        accumulator.add({ctx.partitionId(): report})
         return []
 
     return run
@@ -125,9 +129,9 @@ class Completions:
         with self._cond:
             if self.cancelled:
                 return
-            for partition, (task_id, host, size, output) in reports.items():
+            for partition, (task_id, host, size, seconds, output) in reports.items():
                 if partition not in self.done:
-                    self.done[partition] = Completion(partition, task_id, host, size, now, output)
+                    self.done[partition] = Completion(partition, task_id, host, size, now, seconds, output)
             self._cond.notify_all()
 
     def wait(self, count: int, deadline: float | None = None) -> list[Completion]:

@@ -3,11 +3,13 @@
 Extra upstream tasks pay only when two things hold. They must fit: every one of
 the M tasks has a free slot on a host holding its block now (otherwise the
 extra ones queue behind the K and the job waits for them or reads remotely).
-And they must be able to win more than they cost: the most choosing among M
-outputs can save is the downstream transfer of the K-block choice's outputs
-(where they would sit) minus that of a perfectly balanced choice; the cost is
-what extra-task runs measurably spent on choosing, waiting and cancelling in
-this application (a prior until one has been measured). When either fails,
+And they must be able to win more than they cost. They win twice: choosing
+among M outputs can save at most the downstream transfer of the K-block
+choice's outputs (where they would sit) minus that of a perfectly balanced
+choice, and keeping the first K of M to finish saves the expected wait for the
+slowest of K (`hedge`, from this application's task times). The cost is what
+extra-task runs measurably spent on choosing, waiting and cancelling in this
+application (a prior until one has been measured). When either fails,
 the K blocks run as one pipeline, as Spark would run them.
 """
 
@@ -37,6 +39,7 @@ class Decision:
     m: int
     local: int = 0  # of the M tasks, how many have a free slot on a host holding their block
     gain_s: float = 0.0  # the most choosing among M outputs could save on the downstream transfer
+    hedge_s: float = 0.0  # expected time saved by keeping the first K of M to finish (task times seen so far)
     overhead_s: float = 0.0  # measured cost of an extra-task run (choose, wait, cancel)
 
     def to_json(self) -> dict[str, object]:
@@ -81,20 +84,21 @@ class ExtraTasks:
         if self.when not in WHEN:
             raise SamplingError("extra_tasks", self.when, " / ".join(WHEN))
 
-    def decide(self, k: int, m: int, local: int, gain_s: float, overhead_s: float) -> Decision:
-        """Extra tasks or the single pipeline, from M's free local slots, the possible gain and the overhead."""
-        figures = {"k": k, "m": m, "local": local, "gain_s": gain_s, "overhead_s": overhead_s}
+    def decide(
+        self, k: int, m: int, local: int, gain_s: float, overhead_s: float, hedge_s: float = 0.0
+    ) -> Decision:
+        """Extra tasks or the single pipeline, from M's free local slots, the possible gains and the overhead."""
+        figures = {"k": k, "m": m, "local": local, "gain_s": gain_s, "overhead_s": overhead_s, "hedge_s": hedge_s}
         if m <= k:
             return Decision(False, "M = K: nothing to choose among", **figures)
         if self.when != "auto":
             return Decision(self.when == "always", f"extra_tasks = {self.when!r}", **figures)
         if local < m:
             return Decision(False, f"M = {m} does not fit: {local} free local slots", **figures)
-        if gain_s <= overhead_s:
-            return Decision(False, f"gain {gain_s * 1000:.0f} ms <= overhead {overhead_s * 1000:.0f} ms", **figures)
-        return Decision(
-            True, f"M fits and gain {gain_s * 1000:.0f} ms > overhead {overhead_s * 1000:.0f} ms", **figures
-        )
+        gains = f"gain {gain_s * 1000:.0f} ms + hedge {hedge_s * 1000:.0f} ms"
+        if gain_s + hedge_s <= overhead_s:
+            return Decision(False, f"{gains} <= overhead {overhead_s * 1000:.0f} ms", **figures)
+        return Decision(True, f"M fits and {gains} > overhead {overhead_s * 1000:.0f} ms", **figures)
 
 
 def resolve_extra_tasks(value: object) -> ExtraTasks:

@@ -48,19 +48,24 @@ def as_outputs(
     return out
 
 
-def _pick(
-    done: Sequence[Completion],
-    k: int,
-    block_of: Mapping[int, Block],
-    placement: Mapping[int, str | None],
-    snap: ClusterSnapshot,
-    share: Mapping[str, float],
-    rule: SamplingRule,
-) -> OutputPick | None:
+@dataclass(frozen=True)
+class OutputSetting:
+    """What the finished outputs are judged by: their blocks, where they were expected, the racks, the rule."""
+
+    block_of: Mapping[int, Block]  # partition of the upstream job -> its block
+    placement: Mapping[int, str | None]
+    snap: ClusterSnapshot
+    share: Mapping[str, float]  # each rack's share of the downstream reducers
+    rule: SamplingRule
+
+
+def _pick(done: Sequence[Completion], k: int, setting: OutputSetting) -> OutputPick | None:
     """The best K finished outputs, or None while they cannot meet the rule (a stratum or class still short)."""
-    if not can_meet(rule, [block_of[c.partition] for c in done], k):
+    s = setting
+    if not can_meet(s.rule, [s.block_of[c.partition] for c in done], k):
         return None
-    return pick_outputs(as_outputs(done, block_of, placement, snap), k, share, rule, snap.uplink_bits)
+    outputs = as_outputs(done, s.block_of, s.placement, s.snap)
+    return pick_outputs(outputs, k, s.share, s.rule, s.snap.uplink_bits)
 
 
 def _met_at(done: Sequence[Completion], k: int, block_of: Mapping[int, Block], rule: SamplingRule) -> float:
@@ -70,16 +75,7 @@ def _met_at(done: Sequence[Completion], k: int, block_of: Mapping[int, Block], r
     return done[first - 1].finished
 
 
-def keep_k(
-    job: Completions,
-    k: int,
-    block_of: Mapping[int, Block],
-    placement: Mapping[int, str | None],
-    snap: ClusterSnapshot,
-    share: Mapping[str, float],
-    rule: SamplingRule,
-    bound: StragglerBound,
-) -> Kept:
+def keep_k(job: Completions, k: int, setting: OutputSetting, bound: StragglerBound) -> Kept:
     """Wait for K completions, then for more only while the straggler bound allows; the K outputs to keep."""
     kth_at: float | None = None
     deadline: float | None = None
@@ -87,9 +83,9 @@ def keep_k(
     while True:
         done = job.wait(want, deadline)
         running = job.running()
-        pick = _pick(done, k, block_of, placement, snap, share, rule)
+        pick = _pick(done, k, setting)
         if pick is not None:
-            kth_at = kth_at or _met_at(done, k, block_of, rule)
+            kth_at = kth_at or _met_at(done, k, setting.block_of, setting.rule)
             if not bound.keep_waiting(time.monotonic() - kth_at, pick.transfer_s, pick.ideal_s, running):
                 return Kept(pick.chosen, done, kth_at, time.monotonic())
             deadline = kth_at + (pick.transfer_s - pick.ideal_s)

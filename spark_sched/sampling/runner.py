@@ -3,8 +3,11 @@
 Input stage: the chooser's K blocks run as one job, `SparkContext.runJob(rdd,
 fn, partitions=chosen)`. KMN's intermediate stage adds M = ceil(K(1 + extra))
 upstream tasks, decided before launching (`decide`): only when the M tasks fit
-the free local slots and the most the choice could save on the transfer
-exceeds what extra tasks measurably cost; otherwise the K run as one pipeline.
+the free local slots and what they can save exceeds what extra tasks
+measurably cost; otherwise the K run as one pipeline. They can save the
+transfer a better choice of outputs avoids and the wait for the slowest of K
+that keeping the first K of M to finish avoids (`hedge`, from the upstream
+task times this application has seen, which every run records in `history`).
 When extra tasks run, they are ONE job of M tasks whose completions reach the
 driver as they finish (`completions`); the first K, rack-balanced within the
 straggler bound (`firstk`), are kept and the rest cancelled by job tag:
@@ -36,7 +39,9 @@ from spark_sched.sampling.decide import OVERHEADS, Decision, ExtraTasks, resolve
 from spark_sched.sampling.design import Design
 from spark_sched.sampling.errors import SamplingError
 from spark_sched.sampling.extra import upstream_rule, used_design
-from spark_sched.sampling.firstk import Kept, keep_k
+from spark_sched.sampling.firstk import Kept, OutputSetting, keep_k
+from spark_sched.sampling.hedge import hedge_gain_s
+from spark_sched.sampling.history import TASK_TIMES, SecondsParam, TaskTime, fn_key, timed
 from spark_sched.sampling.intermediate import Output, link_loads, reducer_share, skew
 from spark_sched.sampling.matching import InputChoice, choose_input
 from spark_sched.sampling.rules import SamplingRule, check_extra, check_k, check_min_per_class, resolve_rule
@@ -77,6 +82,7 @@ class KmnRun:
     task_ids: dict[int, int] = field(default_factory=dict)  # used block -> the Spark task id that produced it
     timings: dict[str, float] = field(default_factory=dict)
     design: Design | None = None  # the classes and counts behind `used`, for `spark_sched.sampling.estimate`
+    task_times: tuple[TaskTime, ...] = ()  # upstream tasks' seconds in `fn`; cancelled ones as at least so long
 
     @property
     def local_expected(self) -> int:
@@ -152,15 +158,15 @@ def any_k_of_n(
     snap = snapshot(spark, topology, racks)
     tag = tag or new_tag()
     rdd = src.to_rdd(spark.sparkContext)  # type: ignore[attr-defined]
-    plan = _plan(
-        blocks, k, rule, snap, extra, seed, policy, per_class, downstream is not None, rdd.context.applicationId
-    )
+    history = (rdd.context.applicationId, fn_key(fn))
+    plan = _plan(blocks, k, rule, snap, extra, seed, policy, per_class, downstream is not None, history)
     decide_ms = (time.monotonic() - started) * 1000
     if not plan.decision.extra:
         run = _single(rdd, k, fn, downstream, plan, rule, tag, seed)
     else:
         bound = straggler or StragglerBound()
         run = _extra(rdd, blocks, k, fn, downstream, plan, rule, snap, tag, seed, bound, per_class)
+    TASK_TIMES.record(*history, run.task_times)
     run.timings = {"decide_ms": decide_ms, **run.timings}
     return run
 
@@ -202,9 +208,9 @@ def _plan(
     policy: ExtraTasks,
     per_class: int,
     has_downstream: bool,
-    app: str,
+    history: tuple[str, str],
 ) -> Plan:
-    """Choose K; if M > K could run, choose M too and decide on the figures (partials to the driver gain nothing)."""
+    """Choose K; if M > K could run, choose M too and decide on the figures (partials gain no transfer)."""
     k_choice = choose_input(blocks, k, snap, rule, seed, per_class)
     first, m, last = upstream_rule(rule, blocks, k, extra, k_choice.design if per_class else None)
     if m <= k or policy.when == "never":
@@ -213,8 +219,9 @@ def _plan(
     gain = (
         transfer_gain_s(_expected_outputs(blocks, k_choice, snap), share, snap.uplink_bits) if has_downstream else 0.0
     )
+    hedge = hedge_gain_s(TASK_TIMES.get(*history), k, m)
     m_choice = choose_input(blocks, m, snap, first, seed)
-    decision = policy.decide(k, m, m_choice.local, gain, OVERHEADS.estimate(app))
+    decision = policy.decide(k, m, m_choice.local, gain, OVERHEADS.estimate(history[0]), hedge)
     return Plan(decision, k_choice, m_choice, first, last)
 
 
@@ -232,12 +239,13 @@ def _single(
     choice = plan.k_choice
     ids = list(choice.chosen)
     sc = rdd.context
+    seconds = sc.accumulator({}, SecondsParam())
     started = time.monotonic()
     with job_scope(sc, tags=decision_tags(tag, "blocks", ids, seed)):
         if downstream is None:
-            result = sc.runJob(rdd, fn, partitions=ids)
+            result = sc.runJob(rdd, timed(fn, seconds), partitions=ids)
         else:
-            result = downstream(prune(rdd, ids).mapPartitions(fn))
+            result = downstream(prune(rdd, ids).mapPartitions(timed(fn, seconds)))
     pipeline_ms = (time.monotonic() - started) * 1000
     return KmnRun(
         tag,
@@ -251,6 +259,7 @@ def _single(
         decision=plan.decision,
         timings={"pipeline_ms": pipeline_ms},
         design=choice.design,
+        task_times=tuple(TaskTime(v) for v in seconds.value.values()),
     )
 
 
@@ -283,9 +292,11 @@ def _extra(
         partitions, block_of = list(range(len(ids))), {p: by_id[i] for p, i in enumerate(ids)}
         job = Completions(up, partitions, None, tags, f"{tag}-up", keep_outputs=False)
     timings: dict[str, float] = {}
+    cancelled_at = time.monotonic()
     try:
         job.start()
-        kept = keep_k(job, k, block_of, choice.placement, snap, share, plan.output_rule, straggler)
+        setting = OutputSetting(block_of, choice.placement, snap, share, plan.output_rule)
+        kept = keep_k(job, k, setting, straggler)
         job.cancel()
         job.join()
         cancelled_at = time.monotonic()
@@ -304,6 +315,8 @@ def _extra(
     used = sorted(o.id for o in kept.best)
     key = {p: b.id for p, b in block_of.items()}
     finished = {key[c.partition] for c in kept.done}
+    cut = TaskTime(cancelled_at - job.started, finished=False)  # ran at least this long (all M start together)
+    times = [TaskTime(c.seconds) for c in kept.done] + [cut] * (len(ids) - len(finished))
     return KmnRun(
         tag,
         result,
@@ -320,6 +333,7 @@ def _extra(
         task_ids={key[c.partition]: c.task_id for c in kept.done if key[c.partition] in set(used)},
         timings=timings,
         design=used_design(rule, blocks, used, per_class),
+        task_times=tuple(times),
     )
 
 

@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from spark_sched.bench.report import fmt, load_results, render_markdown, render_plots, write_report
+from spark_sched.bench.report import (
+    fill_pages,
+    fmt,
+    load_results,
+    render_markdown,
+    render_plots,
+    stale_pages,
+    write_report,
+)
 from spark_sched.errors import SparkSchedError
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -97,6 +105,36 @@ def wide_shape() -> dict[str, Any]:
     """Many metrics, no targets: the variants table must split, the summary must still list the experiment."""
     metrics = {f"m{i}": float(i) for i in range(14)}
     return {"experiment": "controller_load", "variants": {"a": metrics, "b": dict(metrics)}, "repetitions": 3}
+
+
+def test_pages_get_the_targets_table_of_the_json_between_their_markers(results_dir: Path, tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text("# Page\n\n<!-- bench targets: priority -->\ntyped by hand\n<!-- end bench targets -->\n\nafter\n")
+    assert stale_pages([page], [results_dir]) == [page]
+    assert fill_pages([page], [results_dir]) == [page]
+    text = page.read_text()
+    assert "typed by hand" not in text and text.endswith("<!-- end bench targets -->\n\nafter\n")
+    assert "| target | median | 95% interval | worst repetition | wanted | verdict |" in text
+    assert "Source: `priority.json`" in text
+    assert stale_pages([page], [results_dir]) == [] and fill_pages([page], [results_dir]) == []
+
+
+def test_a_marker_naming_an_experiment_without_json_is_refused(results_dir: Path, tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    before = "<!-- bench targets: nosuch -->\n<!-- end bench targets -->\n"
+    page.write_text(before)
+    with pytest.raises(SparkSchedError, match=r"page.md: .*'nosuch'.*allowed: controller_load, kmn, priority"):
+        fill_pages([page], [results_dir])
+    assert page.read_text() == before
+
+
+def test_the_documentation_pages_show_the_committed_targets() -> None:
+    """A page's targets table is never typed: it must equal the rendering of docs/bench/results."""
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    pages = sorted(docs.glob("*.md"))
+    assert any("<!-- bench targets:" in p.read_text() for p in pages)
+    assert stale_pages(pages, [docs / "bench" / "results"]) == [], (
+        "run `spark-sched bench report docs/bench/results --out docs/bench --pages docs/<page>.md`")
 
 
 def write(folder: Path, name: str, data: Any) -> Path:

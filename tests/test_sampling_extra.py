@@ -17,6 +17,7 @@ from pyspark.sql import SparkSession
 
 from spark_sched import any_k_of_n
 from spark_sched.sampling.completions import Completions
+from spark_sched.sampling.cut import cut_handle
 from spark_sched.sampling.snapshot import snapshot
 
 SLOW_S = 2.0
@@ -34,6 +35,19 @@ def _partials() -> Callable[[Iterator[int]], list[int]]:
 
 
 _partial = _partials()
+
+ROW_S = 0.4  # block 1's rows, in the test of the cut: 10 of them, 4 s in all
+
+
+def _row_by_row() -> Callable[[Iterator[int]], list[int]]:
+    def partial(rows: Iterator[int]) -> list[int]:  # computes as it reads: the cut can stop it between rows
+        total = 0
+        for row in rows:
+            total += row
+            time.sleep(ROW_S if row >= 10 else 0.001)
+        return [total]
+
+    return partial
 
 
 @pytest.fixture(autouse=True)
@@ -61,6 +75,25 @@ def _active_tasks(spark: SparkSession, tag: str) -> int:
     tracker = spark.sparkContext.statusTracker()
     stages = [s for j in _jobs(spark, tag) for s in (tracker.getJobInfo(j).stageIds if tracker.getJobInfo(j) else [])]
     return sum(info.numActiveTasks for s in stages if (info := tracker.getStageInfo(s)) is not None)
+
+
+def test_a_cut_task_stops_at_its_next_row_not_when_spark_s_kill_reaches_it(
+    spark: SparkSession, two_blocks: object
+) -> None:
+    """Spark ends a cancelled Python task 2-4 s after the cancel (its monitor, then killTimeout); the cut, at a row."""
+    handle = cut_handle(spark.sparkContext, "spark-sched-kmn-cut-up")
+    job = Completions(two_blocks, [0, 1], _row_by_row(), ["spark-sched-kmn-cut"], "spark-sched-kmn-cut-up",
+                      cut_by=handle)
+    job.start()
+    assert [c.partition for c in job.wait(1)] == [0]
+    wait_until(lambda: _active_tasks(spark, "spark-sched-kmn-cut-up") == 1, "block 1's task to run")
+    job.cancel()
+    cancelled = time.monotonic()
+    wait_until(lambda: _active_tasks(spark, "spark-sched-kmn-cut-up") == 0, "the cut task to end")
+    ended_after = time.monotonic() - cancelled
+    job.join()
+    assert list(job.done) == [0]  # the cut task's partial sum was never counted
+    assert ended_after < 1.5, f"the cut task ran {ended_after:.1f} s after the cut (its rows had about 3.5 s left)"
 
 
 def test_one_job_of_m_tasks_reports_each_as_it_finishes_and_cancels_the_rest(

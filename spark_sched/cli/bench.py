@@ -296,10 +296,15 @@ def bench_all(**kwargs: Any) -> None:
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("bench-report"), show_default=True,
               help="Where the Markdown page and the plots are written.")
 @click.option("--page", default="README.md", show_default=True, help="File name of the Markdown page.")
-def bench_report(sources: tuple[Path, ...], out_dir: Path, page: str) -> None:
+@click.option("--pages", "pages", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Also refresh the `<!-- bench targets: NAME -->` blocks of these Markdown files (repeatable).")
+def bench_report(sources: tuple[Path, ...], out_dir: Path, page: str, pages: tuple[Path, ...]) -> None:
     """Render Markdown tables and plots from bench JSON files or directories of them (never typed figures)."""
-    from spark_sched.bench.report import write_report
+    from spark_sched.bench.report import fill_pages, write_report
 
     writable_dir(out_dir, "spark-sched bench report: --out")
     paths = write_report(list(sources), out_dir, page_name=page)
     click.echo("wrote " + ", ".join(str(p) for p in paths))
+    if pages:
+        changed = fill_pages(list(pages), list(sources))
+        click.echo("refreshed " + (", ".join(str(p) for p in changed) or "no page (all current)"))

@@ -7,7 +7,8 @@ task succeeds, once per partition, and never for a killed task; PySpark's
 accumulator server applies it by calling `addInPlace` at that moment, which
 wakes the waiting chooser. So one job replaces M one-task jobs, the driver
 sleeps until a task finishes (no polling), and after `cancel` nothing of the
-cancelled rest is ever counted.
+cancelled rest is ever counted. With `cut_by`, the rest also stop at their next
+row instead of when Spark's kill reaches a Python task (`sampling.cut`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from typing import Any
 from pyspark import RDD, AccumulatorParam, InheritableThread, TaskContext
 
 from spark_sched.jobscope import job_scope
+from spark_sched.priority.jobs.cooperative import SignalHandle
+from spark_sched.sampling.cut import cut, until_cut
 from spark_sched.sampling.upstream import nbytes
 
 Report = tuple[int, str, int, float, Any]  # task id, host, output bytes, seconds in fn, output (None: stays cached)
@@ -66,14 +69,23 @@ def task_host() -> str:
     return os.environ.get("SPARK_LOCAL_IP") or socket.gethostname()
 
 
-def reporting(fn: Callable[[Iterable[Any]], Iterable[Any]] | None, accumulator: Any, keep: bool) -> Callable:
-    """The task body: run `fn` (None: consume the partition), report it, return nothing to runJob."""
+def reporting(
+    fn: Callable[[Iterable[Any]], Iterable[Any]] | None, accumulator: Any, keep: bool, handle: SignalHandle | None
+) -> Callable:
+    """The task body: run `fn` (None: consume the partition), report it, return nothing to runJob.
+
+    With a `handle`, the rows end when the job is cut, and a cut task reports nothing.
+    """
 
     def run(rows: Iterable[Any]) -> list[Any]:
         started = time.monotonic()
-        output = list(fn(rows) if fn is not None else rows)
-        seconds = time.monotonic() - started
         ctx = TaskContext.get()
+        should_stop = handle.probe(ctx.partitionId()) if handle is not None else None
+        source = until_cut(rows, should_stop) if should_stop is not None else rows
+        output = list(fn(source) if fn is not None else source)
+        seconds = time.monotonic() - started
+        if should_stop is not None and should_stop():
+            return []
         size = sum(nbytes(r) for r in output)
         report = (ctx.taskAttemptId(), task_host(), size, seconds, output if keep else None)
         accumulator.add({ctx.partitionId(): report})
@@ -92,6 +104,7 @@ class Completions:
     tags: Sequence[str]
     cancel_tag: str
     keep_outputs: bool = True
+    cut_by: SignalHandle | None = None  # the tasks read their rows until the job is cut (`sampling.cut`)
     done: dict[int, Completion] = field(default_factory=dict)
     error: str | None = None
     ended: bool = False
@@ -105,7 +118,7 @@ class Completions:
         sc = self.rdd.context
         _WAITERS[self._key] = self
         accumulator = sc.accumulator({}, ReportsParam(self._key))
-        body = reporting(self.fn, accumulator, self.keep_outputs)
+        body = reporting(self.fn, accumulator, self.keep_outputs, self.cut_by)
         self.started = time.monotonic()
         self._thread = InheritableThread(target=self._run, args=(body,), daemon=True)
         self._thread.start()
@@ -153,6 +166,8 @@ class Completions:
         with self._cond:
             self.cancelled = True
             still = not self.ended and len(self.done) < len(self.partitions)
+        if still and self.cut_by is not None:
+            cut(self.rdd.context, self.cut_by.job_id)
         if still:
             self.rdd.context.cancelJobsWithTag(self.cancel_tag)
 

@@ -35,6 +35,7 @@ from spark_sched.jobscope import job_scope
 from spark_sched.sampling.blocks import Block, BlockSource
 from spark_sched.sampling.cached import CachedBlocks
 from spark_sched.sampling.completions import Completions
+from spark_sched.sampling.cut import cut_handle, cut_input
 from spark_sched.sampling.decide import OVERHEADS, Decision, ExtraTasks, resolve_extra_tasks, transfer_gain_s
 from spark_sched.sampling.design import Design
 from spark_sched.sampling.errors import SamplingError
@@ -284,13 +285,14 @@ def _extra(
     by_id = {b.id: b for b in blocks}
     share = reducer_share(snap.racks)
     tags = decision_tags(tag, "upstream", ids, seed)
+    handle = cut_handle(rdd.context, f"{tag}-up")
     if downstream is None:  # partial results: the outputs themselves reach the driver
         up, partitions, block_of = rdd, ids, {i: by_id[i] for i in ids}
-        job = Completions(up, partitions, fn, tags, f"{tag}-up", keep_outputs=True)
-    else:  # outputs stay cached where they ran; downstream reads the kept ones
-        up = prune(rdd, ids).mapPartitions(fn).persist(StorageLevel.MEMORY_ONLY)
+        job = Completions(up, partitions, fn, tags, f"{tag}-up", keep_outputs=True, cut_by=handle)
+    else:  # outputs stay cached where they ran; downstream reads the kept ones (a cut one's part is never read)
+        up = prune(rdd, ids).mapPartitions(cut_input(fn, handle)).persist(StorageLevel.MEMORY_ONLY)
         partitions, block_of = list(range(len(ids))), {p: by_id[i] for p, i in enumerate(ids)}
-        job = Completions(up, partitions, None, tags, f"{tag}-up", keep_outputs=False)
+        job = Completions(up, partitions, None, tags, f"{tag}-up", keep_outputs=False, cut_by=handle)
     timings: dict[str, float] = {}
     cancelled_at = time.monotonic()
     try:

@@ -18,7 +18,8 @@ locality wait:
 - `kmn_extra_10`, `kmn_extra_20`: the same with extra 0.10 and 0.20 (the sweep;
   extra 0 is `kmn_input`, 0.05 is `kmn_full`).
 
-Upstream tasks take block-dependent time (one block in eight straggles, 3x).
+Upstream tasks compute row by row (one block in eight straggles: its rows take 3x), so
+an extra task that is cut stops at its next row.
 K = 6 of N = 32, so M = 7 fits the 8 slots the background leaves free. Before
 the first repetition, two KMN runs of the same job give the application the
 task times its hedge estimate starts from (as a user's earlier jobs would).
@@ -101,18 +102,16 @@ def make_block(i: int, rows: int, row_bytes: int) -> list[tuple[int, bytes]]:
 
 
 def upstream_fn(params: dict[str, Any]) -> Any:
-    """Read a block, compute (sleep proportional to the rows read; stragglers slower), emit partial aggregates."""
+    """Read a block row by row, computing as it goes (a sleep per row; stragglers' rows slower), emit partials."""
     per_row = params["task_seconds"] / params["rows_per_block"]
     reducers, blob = params["reducers"], params["output_kb_per_task"] * 1024 // params["reducers"]
     every, factor = params["straggler_every"], params["straggler_factor"]
 
     def upstream(rows: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, tuple[int, int, bytes]]]:
         count = total = 0
-        block = -1
         for row_block, payload in rows:
-            block, count, total = row_block, count + 1, total + payload[0]
-        if count:
-            time.sleep(per_row * count * (factor if block % every == 0 else 1.0))
+            count, total = count + 1, total + payload[0]
+            time.sleep(per_row * (factor if row_block % every == 0 else 1.0))
         for r in range(reducers):
             yield (r, (count, total, bytes(blob) if count else b""))
 

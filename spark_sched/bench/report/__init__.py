@@ -11,12 +11,14 @@ Older JSON files (before the machine record and the bootstrap interval) are
 rendered too: what they lack shows as "n/a".
 
 - `load`: the JSON files, checked; `cells`: numbers and table cells;
-- `markdown`: the page; `plots`: the bar charts and extra PNGs; `write`: all of it into one directory.
+- `markdown`: the page; `plots`: the bar charts and extra PNGs; `write`: all of it into one directory;
+- `pages`: the targets tables inside the documentation's pages, refreshed from the same JSON.
 """
 
 from spark_sched.bench.report.cells import NA, Result, fmt, interval, metric_names
 from spark_sched.bench.report.load import SOURCE_KEY, WHO, load_results
-from spark_sched.bench.report.markdown import NOTICE, TARGET_COLUMNS, render_markdown, source_line
+from spark_sched.bench.report.markdown import NOTICE, TARGET_COLUMNS, render_markdown, source_line, target_rows
+from spark_sched.bench.report.pages import fill_pages, stale_pages, targets_block
 from spark_sched.bench.report.plots import MAX_PLOTTED_METRICS, extra_plots, plot_result, render_plots
 from spark_sched.bench.report.write import write_report
 
@@ -29,6 +31,7 @@ __all__ = [
     "WHO",
     "Result",
     "extra_plots",
+    "fill_pages",
     "fmt",
     "interval",
     "load_results",
@@ -37,5 +40,8 @@ __all__ = [
     "render_markdown",
     "render_plots",
     "source_line",
+    "stale_pages",
+    "target_rows",
+    "targets_block",
     "write_report",
 ]

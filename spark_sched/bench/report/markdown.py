@@ -58,6 +58,11 @@ def _target_cells(name: str, target: Any) -> list[str]:
     return [cell(name), fmt(t.get("value")), ci_text, fmt(t.get("worst")), wanted, _verdict(t)]
 
 
+def target_rows(result: Result) -> list[list[str]]:
+    """One row per target of an experiment, in the order the harness judged them."""
+    return [_target_cells(t, v) for t, v in section_of(result, "targets").items()]
+
+
 def _summary_rows(result: Result) -> list[list[str]]:
     """Every target of one experiment; an experiment without targets still gets a row, so none goes missing."""
     name = result["experiment"]
@@ -194,9 +199,8 @@ def _section(result: Result, names: Sequence[str]) -> list[str]:
     if result.get("description"):
         lines += ["", cell(str(result["description"]))]
     lines += _params_line(result)
-    targets = section_of(result, "targets")
-    if targets:
-        lines += ["", "### Targets", "", *table(TARGET_COLUMNS, (_target_cells(t, v) for t, v in targets.items()))]
+    if section_of(result, "targets"):
+        lines += ["", "### Targets", "", *table(TARGET_COLUMNS, target_rows(result))]
     lines += ["", "### Variants: median (min to max) of the repetitions", "", *_variant_tables(result)]
     ratios = section_of(result, "ratios")
     if ratios:

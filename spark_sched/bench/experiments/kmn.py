@@ -118,6 +118,11 @@ def upstream_fn(params: dict[str, Any]) -> Any:
     return upstream
 
 
+def _straggling(blocks: Iterable[int], params: dict[str, Any]) -> float:
+    """How many of these blocks are stragglers, so a run's time can be read against the stragglers it drew."""
+    return float(sum(1 for b in blocks if b % params["straggler_every"] == 0))
+
+
 def merge(a: tuple[int, int, bytes], b: tuple[int, int, bytes]) -> tuple[int, int, bytes]:
     return (a[0] + b[0], a[1] + b[1], b"")
 
@@ -275,13 +280,14 @@ class KmnExperiment:
             sc.addJobTag(f"kmn-bench-{variant}")
             down(prune(self.data, chosen).mapPartitions(up))
             sc.removeJobTag(f"kmn-bench-{variant}")
-            return {}, None
+            return {"straggling_blocks_run": _straggling(chosen, params)}, None
         run = any_k_of_n(self.data, k, up, downstream=down, extra=EXTRAS[variant], spark=self.spark,
                          seed=seed, topology=self.topology, racks=self.racks)
         hedge_ms = run.decision.hedge_s * 1000 if run.decision is not None else 0.0
         return {"decision_ms": run.decision_ms, "upstream_tasks": float(len(run.chosen)),
                 "extra_tasks": float(run.extra_tasks), "hedge_ms": hedge_ms, "waited_ms": run.waited_ms,
-                **run.timings}, run
+                "straggling_blocks_run": _straggling(run.chosen, params),
+                "straggling_blocks_used": _straggling(run.used, params), **run.timings}, run
 
     def run(self, variant: str, repetition: int, ctx: BenchContext) -> dict[str, float]:
         from spark_sched.measure import measure

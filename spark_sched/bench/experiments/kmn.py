@@ -3,7 +3,7 @@
 One Spark application on the shaped testbed (4 workers x 4 slots, two racks,
 rack uplinks slower than host links) caches N blocks with two replicas each
 (MEMORY_ONLY_2). Before every run a background job pins tasks to one host of
-each rack, holding half the slots. Each variant then computes the same
+each rack (another host each repetition), holding half the slots. Each variant then computes the same
 approximate aggregate over K blocks (upstream: read a block, compute, emit a
 partial aggregate; downstream: a shuffle and a reduce), with Spark's default
 locality wait:
@@ -31,7 +31,9 @@ direction: most loaded / least loaded), extra_task_share (extra_task_ms /
 task_ms), decision_ms, extra_tasks (1 when the run launched M > K upstream
 tasks), hedge_ms (the expected gain of keeping the first K of M) and the
 run's phase times (decide_ms, then pipeline_ms, or upstream_ms, choose_ms,
-cancel_ms and downstream_ms): where a job's time went. Setup also
+cancel_ms and downstream_ms): where a job's time went, and
+straggling_blocks_run / straggling_blocks_used (stragglers among the blocks
+read and among the K used: the luck of a draw). Setup also
 times the chooser alone at N = 10,000 blocks, 1,000 hosts, 3 replicas, one
 decision at a time.
 
@@ -221,13 +223,20 @@ class KmnExperiment:
 
     # -- one run ------------------------------------------------------------------------------------------
 
-    def _busy_hosts(self) -> list[str]:
+    def _busy_hosts(self, repetition: int) -> list[str]:
+        """One host per rack, a different one each repetition.
+
+        Where the blocks were cached is fixed for the whole run, and the random
+        draw of a repetition is fixed by its seed; with the same busy hosts in
+        every repetition, whether `random_k`'s draw lands on them would be one
+        coin for the whole run. Rotating them makes it a coin per repetition.
+        """
         by_rack: dict[str, list[str]] = {}
         for host, rack in sorted(self.racks.items()):
             by_rack.setdefault(rack, []).append(host)
-        return [hosts[0] for _, hosts in sorted(by_rack.items())]
+        return [hosts[repetition % len(hosts)] for _, hosts in sorted(by_rack.items())]
 
-    def _start_background(self, stop: Path) -> threading.Thread:
+    def _start_background(self, stop: Path, repetition: int) -> threading.Thread:
         """Pin CORES tasks to one host per rack (Spark's own placement preference) and wait until they run."""
         from pyspark import InheritableThread
 
@@ -235,7 +244,7 @@ class KmnExperiment:
         from spark_sched.sampling.spark_rdd import placed_strings
 
         sc = self.spark.sparkContext
-        busy = self._busy_hosts()
+        busy = self._busy_hosts(repetition)
         pins = placed_strings(sc, [(f"bg-{h}-{j}", [h]) for h in busy for j in range(CORES)])
 
         def run() -> None:
@@ -294,7 +303,7 @@ class KmnExperiment:
 
         assert self.app is not None
         stop = self.app.state_dir / f"stop-{variant}-{repetition}"
-        background = self._start_background(stop)
+        background = self._start_background(stop, repetition)
         try:
             with self.app.traffic() as traffic, measure(self.spark) as m:
                 started = time.perf_counter()

@@ -13,8 +13,7 @@ row instead of when Spark's kill reaches a Python task (`sampling.cut`).
 
 from __future__ import annotations
 
-import os
-import socket
+import contextlib
 import threading
 import time
 import uuid
@@ -25,8 +24,8 @@ from typing import Any
 from pyspark import RDD, AccumulatorParam, InheritableThread, TaskContext
 
 from spark_sched.jobscope import job_scope
-from spark_sched.priority.jobs.cooperative import SignalHandle
-from spark_sched.sampling.cut import cut, until_cut
+from spark_sched.priority.jobs.cooperative import SignalHandle, executor_host
+from spark_sched.sampling.cut import cut, cut_signal, until_cut
 from spark_sched.sampling.upstream import nbytes
 
 Report = tuple[int, str, int, float, Any]  # task id, host, output bytes, seconds in fn, output (None: stays cached)
@@ -64,11 +63,6 @@ class ReportsParam(AccumulatorParam):
         return value1
 
 
-def task_host() -> str:
-    """The host a task runs on, as Spark names it (the worker's SPARK_LOCAL_IP when set)."""
-    return os.environ.get("SPARK_LOCAL_IP") or socket.gethostname()
-
-
 def reporting(
     fn: Callable[[Iterable[Any]], Iterable[Any]] | None, accumulator: Any, keep: bool, handle: SignalHandle | None
 ) -> Callable:
@@ -80,14 +74,14 @@ def reporting(
     def run(rows: Iterable[Any]) -> list[Any]:
         started = time.monotonic()
         ctx = TaskContext.get()
-        should_stop = handle.probe(ctx.partitionId()) if handle is not None else None
-        source = until_cut(rows, should_stop) if should_stop is not None else rows
-        output = list(fn(source) if fn is not None else source)
-        seconds = time.monotonic() - started
-        if should_stop is not None and should_stop():
-            return []
+        with cut_signal(handle) if handle is not None else contextlib.nullcontext() as should_stop:
+            source = until_cut(rows, should_stop) if should_stop is not None else rows
+            output = list(fn(source) if fn is not None else source)
+            seconds = time.monotonic() - started
+            if should_stop is not None and should_stop():
+                return []
         size = sum(nbytes(r) for r in output)
-        report = (ctx.taskAttemptId(), task_host(), size, seconds, output if keep else None)
+        report = (ctx.taskAttemptId(), executor_host(), size, seconds, output if keep else None)
         accumulator.add({ctx.partitionId(): report})
         return []
 

@@ -7,14 +7,16 @@ job therefore read their rows through `until_cut`, which asks the driver at
 most every CHECK_S whether their job was cut and ends the partition there. The
 question goes to the same endpoint the priority controller's cooperative tasks
 poll (`spark_sched.priority.jobs.cooperative`), one per application, bound to
-`spark.driver.host`. A task that was cut reports nothing, so its partial output
-is never counted. A partition function that reads all its rows before it
+`spark.driver.host`. Every task says when it ends, as the controller's tasks
+do, so the endpoint keeps no entry of it. A task that was cut reports nothing,
+so its partial output is never counted. A partition function that reads all its rows before it
 computes cannot be cut this way; Spark's own kill still ends it.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import threading
 from collections import deque
@@ -61,6 +63,16 @@ def cut(sc: SparkContext, job_id: str) -> None:
             server.take_stopped(old)
 
 
+@contextlib.contextmanager
+def cut_signal(handle: SignalHandle) -> Iterator[Callable[[], bool]]:
+    """This task's `should_stop`; at the end the task says it is done, so the driver keeps no entry of it."""
+    partition = TaskContext.get().partitionId()
+    try:
+        yield handle.probe(partition)
+    finally:
+        handle.done(partition)
+
+
 def until_cut(rows: Iterable[Any], should_stop: Callable[[], bool]) -> Iterator[Any]:
     """`rows` until the job is cut."""
     for row in rows:
@@ -75,7 +87,7 @@ def cut_input(
     """`fn` as a partition function whose input ends when the job is cut."""
 
     def run(rows: Iterable[Any]) -> Iterator[Any]:
-        should_stop = handle.probe(TaskContext.get().partitionId())
-        yield from fn(until_cut(rows, should_stop))
+        with cut_signal(handle) as should_stop:
+            yield from fn(until_cut(rows, should_stop))
 
     return run

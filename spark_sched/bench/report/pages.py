@@ -52,20 +52,25 @@ def _by_name(sources: Sequence[Path]) -> dict[str, Result]:
     return {str(r["experiment"]): r for r in load_results(sources)}
 
 
+def _refilled(pages: Sequence[Path], sources: Sequence[Path]) -> list[tuple[Path, str]]:
+    """Each page whose marked blocks differ from the JSON's rendering, with its filled text (all checked first)."""
+    results = _by_name(sources)
+    texts = [(page, page.read_text()) for page in pages]
+    filled = [(page, fill_text(text, results, page), text) for page, text in texts]
+    return [(page, new) for page, new, old in filled if new != old]
+
+
 def stale_pages(pages: Sequence[Path], sources: Sequence[Path]) -> list[Path]:
     """The pages whose marked blocks differ from the rendering of the JSON in `sources`."""
-    results = _by_name(sources)
-    return [p for p in pages if fill_text(p.read_text(), results, p) != p.read_text()]
+    return [page for page, _ in _refilled(pages, sources)]
 
 
 def fill_pages(pages: Sequence[Path], sources: Sequence[Path]) -> list[Path]:
-    """Rewrite the marked blocks of `pages` from the JSON in `sources`; return the pages that changed."""
-    results = _by_name(sources)
-    changed = []
-    for page in pages:
-        text = page.read_text()
-        filled = fill_text(text, results, page)
-        if filled != text:
-            write_atomically(page, filled, f"{WHO}: --pages")
-            changed.append(page)
-    return changed
+    """Rewrite the marked blocks of `pages` from the JSON in `sources`; return the pages that changed.
+
+    Every page is filled before any is written, so a bad marker in one leaves all of them as they were.
+    """
+    changed = _refilled(pages, sources)
+    for page, text in changed:
+        write_atomically(page, text, f"{WHO}: --pages")
+    return [page for page, _ in changed]

@@ -29,6 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("cli",),
     ("bench",),
     ("workloads",),  # demos, benches' and tests' workloads: no mechanism imports them
+    ("sim",),  # the scheduling model: calls the mechanisms' decision objects, never Spark
     ("spark_sched",),  # the public facade (the package's __init__)
     ("composer",),
     ("sampling",),

@@ -20,6 +20,7 @@ from spark_sched.cli.measure import measure
 from spark_sched.cli.pools import pools
 from spark_sched.cli.report import report
 from spark_sched.cli.sample import sample
+from spark_sched.cli.sim import sim
 from spark_sched.errors import SparkSchedError
 
 EXIT_USAGE = 2
@@ -76,6 +77,7 @@ cli.add_command(locality)
 cli.add_command(measure)
 cli.add_command(report)
 cli.add_command(sample)
+cli.add_command(sim)
 cli.add_command(pools)
 cli.add_command(submit)
 

@@ -1,0 +1,366 @@
+"""The simulation: jobs arrive, stages become task sets, slots are offered as Spark's scheduler offers them.
+
+Offer rounds follow TaskSchedulerImpl.resourceOffers: task sets in the pool
+order, each offered the free slots at each of its locality levels in turn, again
+while it launches; a task ending offers its executor's slots only, a job
+arriving or the revive timer (`spark.scheduler.revive.interval`) offers every
+free slot. Spark shuffles the offers each round; the model rotates the list of
+free hosts by a random offset (the same spread, without the cost of a shuffle
+per round at 1,000 hosts).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol
+
+from spark_sched.sim.cluster import SimCluster
+from spark_sched.sim.events import EventQueue, Timer
+from spark_sched.sim.network import Network
+from spark_sched.sim.order import SchedulingOrder
+from spark_sched.sim.results import LEVEL_NAMES, JobOutcome, SimResult, TaskOutcome
+from spark_sched.sim.settings import SimSettings
+from spark_sched.sim.taskset import ANY, NO_PREF, NODE_LOCAL, PROCESS_LOCAL, TaskSet
+from spark_sched.sim.workload import JobSpec, StageSpec, TaskSpec
+
+
+class Hook(Protocol):
+    """What a controller inside the simulation is told (the priority controller, the composer)."""
+
+    def job_arrived(self, sim: Simulation, job: JobRun) -> None: ...
+
+    def job_ended(self, sim: Simulation, job: JobRun) -> None: ...
+
+
+class JobRun:
+    """A job inside the simulation: its stages still waiting for parents, and its outcome so far."""
+
+    __slots__ = ("spec", "outcome", "waiting", "children", "tasksets", "output_racks", "stages_left", "job_id")
+
+    def __init__(self, spec: JobSpec) -> None:
+        self.spec = spec
+        self.job_id = spec.job_id
+        self.outcome = JobOutcome(spec.job_id, spec.pool, spec.kind, spec.tags, spec.arrival_s)
+        ids = {s.stage_id for s in spec.stages}
+        self.waiting = {s.stage_id: {p for p in s.parents if p in ids} for s in spec.stages}
+        self.children: dict[int, list[StageSpec]] = {}
+        for stage in spec.stages:
+            for parent in self.waiting[stage.stage_id]:
+                self.children.setdefault(parent, []).append(stage)
+        self.tasksets: list[TaskSet] = []
+        self.output_racks: dict[int, dict[str, int]] = {}
+        self.stages_left = len(spec.stages)
+
+    @property
+    def active(self) -> bool:
+        return self.outcome.status == "RUNNING"
+
+
+class RunningTask:
+    """A launched task: where, since when, at which level; its pending timer, so a kill can stop it."""
+
+    __slots__ = ("ts", "index", "host", "launch", "locality", "timer", "over")
+
+    def __init__(self, ts: TaskSet, index: int, host: str, launch: float, locality: int) -> None:
+        self.ts, self.index, self.host, self.launch, self.locality = ts, index, host, launch, locality
+        self.timer: Timer | None = None
+        self.over = False
+
+
+class Simulation:
+    """One application's scheduler on a simulated cluster. `submit` jobs, then `run`."""
+
+    def __init__(self, cluster: SimCluster, settings: SimSettings | None = None, seed: int = 0,
+                 record_tasks: bool = False, hooks: Iterable[Hook] = ()) -> None:
+        self.cluster = cluster
+        self.settings = settings or SimSettings()
+        self.events = EventQueue()
+        self.net = Network(self.events, cluster.rack, cluster.host_bps, cluster.rack_bps)
+        self.order = SchedulingOrder(self.settings)
+        self.free: dict[str, int] = dict.fromkeys(cluster.hosts, cluster.slots)
+        self.free_hosts: dict[str, None] = dict.fromkeys(cluster.hosts)
+        self.rng = random.Random(seed)
+        self.jobs: list[JobRun] = []
+        self.running: dict[TaskSet, dict[int, RunningTask]] = {}
+        self.record_tasks = record_tasks
+        self.task_outcomes: list[TaskOutcome] = []
+        self.hooks = list(hooks)
+        self.busy = 0.0
+        self._tick_at = math.inf
+        self._legacy = self.settings.reset_on_launch
+        self._rack_of: Callable[[str], str] | None = cluster.rack if self.settings.rack_levels else None
+
+    # ---- jobs in -------------------------------------------------------------------------------------------
+    def submit(self, job: JobSpec) -> JobRun:
+        """Schedule `job`'s arrival; its stages with no parents are submitted then."""
+        run = JobRun(job)
+        self.jobs.append(run)
+        self.events.at(job.arrival_s, self._arrive, run)
+        return run
+
+    def _arrive(self, run: JobRun) -> None:
+        for hook in self.hooks:
+            hook.job_arrived(self, run)
+        if not run.active:
+            return
+        for stage in run.spec.stages:
+            if not run.waiting[stage.stage_id]:
+                self._submit_stage(run, stage, range(len(stage.tasks)))
+        if not run.spec.stages:
+            self._end_job(run, "SUCCEEDED")
+        self._round(all_free=True)
+
+    def _submit_stage(self, run: JobRun, stage: StageSpec, indices: Iterable[int], attempt: int = 0) -> TaskSet:
+        ts = TaskSet(run, stage.stage_id, attempt, stage.tasks, list(indices), self.events.now,
+                     self.settings.waits, self._rack_of, self.free.__contains__)
+        run.tasksets.append(ts)
+        self.running[ts] = {}
+        self.order.add(ts)
+        if not ts.needed:
+            self._stage_done(ts)
+        return ts
+
+    # ---- offers --------------------------------------------------------------------------------------------
+    def _round(self, all_free: bool, host: str | None = None) -> None:
+        """One resourceOffers round: every free slot (`all_free`) or one executor's."""
+        if host is not None:
+            offers = [host] if self.free[host] > 0 else []
+        else:
+            offers = list(self.free_hosts)
+            if len(offers) > 1:
+                k = self.rng.randrange(len(offers))
+                offers = offers[k:] + offers[:k]
+        if not offers:
+            return
+        now = self.events.now
+        for ts in self.order.sorted():
+            if not self.free_hosts or (host is not None and self.free[host] <= 0):
+                break
+            if not ts.pending or ts.zombie:
+                continue
+            launched_any, no_rejects, min_loc = False, True, None
+            for max_level in ts.levels:
+                while True:
+                    rejected, best = self._pass(ts, max_level, offers, now)
+                    no_rejects &= not rejected
+                    if best is None:
+                        break
+                    launched_any = True
+                    min_loc = best if min_loc is None else min(min_loc, best)
+            if not self._legacy:
+                if no_rejects:
+                    if launched_any and (all_free or ts.no_rejects_since_reset):
+                        ts.reset_timer(min_loc, now)
+                        ts.no_rejects_since_reset = True
+                else:
+                    ts.no_rejects_since_reset = False
+        self._arm_tick()
+
+    def _pass(self, ts: TaskSet, max_level: int, offers: Sequence[str], now: float) -> tuple[bool, int | None]:
+        """resourceOfferSingleTaskSet: each free offer once; (a delay rejection happened, best locality launched)."""
+        free = self.free
+        best: int | None = None
+        if not ts.pending:
+            return False, None
+        allowed = max_level if max_level == NO_PREF else min(ts.allowed_level(now), max_level)
+        candidates = self._local_candidates(ts, allowed, offers)
+        if candidates is not None:  # only hosts holding pending input can take a task at this level
+            open_offers = sum(1 for h in offers if free[h] > 0)
+            launched_hosts = 0
+            for h in candidates:
+                if not ts.pending:
+                    break
+                if free[h] <= 0:
+                    continue
+                index, locality, _ = ts.offer(h, max_level, now, self._legacy)
+                if index >= 0:
+                    self._launch(ts, index, h, locality)
+                    launched_hosts += 1
+                    best = locality if best is None else min(best, locality)
+            rejected = max_level == ANY and open_offers > launched_hosts and (ts.pending > 0 or launched_hosts == 0)
+            return rejected, best
+        rejected = False
+        for h in offers:
+            if not ts.pending:
+                break
+            if free[h] <= 0:
+                continue
+            index, locality, reject = ts.offer(h, max_level, now, self._legacy)
+            rejected |= reject
+            if index >= 0:
+                self._launch(ts, index, h, locality)
+                best = locality if best is None else min(best, locality)
+        return rejected, best
+
+    def _local_candidates(self, ts: TaskSet, allowed: int, offers: Sequence[str]) -> list[str] | None:
+        """The offers that can take a task when only PROCESS/NODE_LOCAL is allowed, in offer order (None: all may)."""
+        if allowed > NODE_LOCAL:
+            return None
+        table = ts.for_exec if allowed == PROCESS_LOCAL else ts.for_host
+        if len(table) >= len(offers):
+            return [h for h in offers if h in table]
+        position = {h: i for i, h in enumerate(offers)} if len(offers) > 1 else {offers[0]: 0}
+        return sorted((h for h in table if h in position), key=position.__getitem__)
+
+    def _arm_tick(self) -> None:
+        """Keep the revive timer running while some task set waits with slots free (Spark's periodic revive)."""
+        if self._tick_at < math.inf or not self.free_hosts:
+            return
+        if any(ts.pending for ts in self.running if not ts.zombie):
+            step = self.settings.revive_s
+            self._tick_at = (math.floor(self.events.now / step) + 1) * step
+            self.events.at(self._tick_at, self._tick)
+
+    def _tick(self) -> None:
+        self._tick_at = math.inf
+        self._round(all_free=True)
+
+    # ---- tasks ---------------------------------------------------------------------------------------------
+    def _take_slot(self, host: str) -> None:
+        self.free[host] -= 1
+        if self.free[host] == 0:
+            del self.free_hosts[host]
+
+    def _give_slot(self, host: str) -> None:
+        if self.free[host] == 0:
+            self.free_hosts[host] = None
+        self.free[host] += 1
+
+    def _launch(self, ts: TaskSet, index: int, host: str, locality: int) -> None:
+        now = self.events.now
+        self._take_slot(host)
+        task = ts.tasks[index]
+        rt = RunningTask(ts, index, host, now, locality)
+        self.running[ts][index] = rt
+        run: JobRun = ts.job  # type: ignore[assignment]
+        if run.outcome.start < 0:
+            run.outcome.start = now
+        remote = task.read_bytes if locality not in (PROCESS_LOCAL, NODE_LOCAL) and task.preferred else 0.0
+        shuffle = self._cross_rack_shuffle(run, task, host)
+        if remote <= 0 and shuffle <= 0:
+            rt.timer = self.events.at(now + task.compute_s, self._task_end, rt, True, cancellable=True)
+            return
+        self._fetch(rt, task, remote, shuffle)
+
+    def _cross_rack_shuffle(self, run: JobRun, task: TaskSpec, host: str) -> float:
+        if task.shuffle_bytes <= 0 or not run.output_racks:
+            return 0.0
+        rack = self.cluster.rack(host)
+        here = total = 0
+        for counts in run.output_racks.values():
+            total += sum(counts.values())
+            here += counts.get(rack, 0)
+        return task.shuffle_bytes * (1 - here / total) if total else 0.0
+
+    def _fetch(self, rt: RunningTask, task: TaskSpec, remote: float, shuffle: float) -> None:
+        """Shuffle bytes across racks, then input from a host holding it, then compute."""
+        def computed() -> None:
+            if not rt.over:
+                rt.timer = self.events.at(self.events.now + task.compute_s, self._task_end, rt, True,
+                                          cancellable=True)
+
+        def read_input() -> None:
+            if not rt.over:
+                self.net.read(remote, task.preferred[0] if task.preferred else rt.host, rt.host, computed)
+
+        if shuffle > 0:
+            self.net.read(shuffle, "", rt.host, read_input, cross_rack=True)
+        else:
+            read_input()
+
+    def _task_end(self, rt: RunningTask, succeeded: bool) -> None:
+        if rt.over:
+            return
+        rt.over = True
+        ts, now = rt.ts, self.events.now
+        still = self.running.get(ts)
+        if still is not None:
+            still.pop(rt.index, None)
+            if ts.zombie and not still:
+                del self.running[ts]
+        self._give_slot(rt.host)
+        self.busy += now - rt.launch
+        ts.task_ended(rt.index, succeeded)
+        run: JobRun = ts.job  # type: ignore[assignment]
+        if succeeded:
+            run.outcome.localities[rt.locality] += 1
+            racks = run.output_racks.setdefault(ts.stage_id, {})
+            rack = self.cluster.rack(rt.host)
+            racks[rack] = racks.get(rack, 0) + 1
+        else:
+            run.outcome.killed += 1
+        if self.record_tasks:
+            self.task_outcomes.append(TaskOutcome(run.job_id, ts.stage_id, rt.index, rt.host,
+                                                  LEVEL_NAMES[rt.locality], rt.launch, now, not succeeded))
+        if succeeded and ts.complete and not ts.zombie:
+            self._stage_done(ts)
+        self._round(all_free=False, host=rt.host)
+
+    def _stage_done(self, ts: TaskSet) -> None:
+        ts.zombie = True
+        self.order.remove(ts)
+        self.running.pop(ts, None)
+        run: JobRun = ts.job  # type: ignore[assignment]
+        run.stages_left -= 1
+        for child in run.children.get(ts.stage_id, []):
+            waiting = run.waiting[child.stage_id]
+            waiting.discard(ts.stage_id)
+            if not waiting:
+                self._submit_stage(run, child, range(len(child.tasks)))
+                self.events.at(self.events.now, self._round, True)
+        if run.stages_left == 0 and run.active:
+            self._end_job(run, "SUCCEEDED")
+
+    def _end_job(self, run: JobRun, status: str) -> None:
+        run.outcome.status = status
+        run.outcome.finish = self.events.now
+        for hook in self.hooks:
+            hook.job_ended(self, run)
+
+    # ---- cancellation --------------------------------------------------------------------------------------
+    def cancel_job(self, run: JobRun) -> list[tuple[int, int]]:
+        """Cancel a job as SparkContext.cancelJob does; the (stage, partition) pairs it had finished are returned."""
+        if not run.active:
+            return []
+        finished = []
+        for ts in run.tasksets:
+            finished += [(ts.stage_id, i) for i, d in enumerate(ts.done) if d]
+            if ts.zombie:
+                continue
+            ts.zombie = True
+            self.order.remove(ts)
+            for rt in list(self.running.get(ts, {}).values()):
+                if rt.timer is not None:
+                    rt.timer.cancel()
+                self.events.at(self.events.now + self.settings.kill_s, self._task_end, rt, False)
+        self._end_job(run, "CANCELLED")
+        return finished
+
+    def cancel_tag(self, tag: str) -> list[JobRun]:
+        """Cancel every active job carrying `tag` (SparkContext.cancelJobsWithTag)."""
+        hit = [run for run in self.jobs if run.active and tag in run.spec.tags]
+        for run in hit:
+            self.cancel_job(run)
+        return hit
+
+    def at(self, time: float, action: Callable[[], None]) -> None:
+        """Run `action()` at `time` of simulated time (a controller's timer)."""
+        self.events.at(time, action)
+
+    # ---- run -----------------------------------------------------------------------------------------------
+    def run(self, until: float = math.inf) -> SimResult:
+        """Process events until none is left (or `until`); jobs still running keep status RUNNING."""
+        self.events.run(until)
+        return SimResult([r.outcome for r in self.jobs], self.task_outcomes, self.events.now, self.events.processed,
+                         self.busy, self.net.cross_rack_bytes())
+
+
+def simulate(cluster: SimCluster, jobs: Iterable[JobSpec], settings: SimSettings | None = None, seed: int = 0,
+             record_tasks: bool = False, hooks: Iterable[Hook] = ()) -> SimResult:
+    """Run `jobs` on `cluster` under `settings`: the one-call form of `Simulation`."""
+    sim = Simulation(cluster, settings, seed, record_tasks, hooks)
+    for job in jobs:
+        sim.submit(job)
+    return sim.run()

@@ -5,15 +5,17 @@ order, each offered the free slots at each of its locality levels in turn, again
 while it launches; a task ending offers its executor's slots only, a job
 arriving or the revive timer (`spark.scheduler.revive.interval`) offers every
 free slot. Spark shuffles the offers each round; the model rotates the list of
-free hosts by a random offset (the same spread, without the cost of a shuffle
-per round at 1,000 hosts).
+free hosts by a random offset, and orders the hosts holding a task set's input
+by their place in the cluster's host list rotated by another: the same spread,
+without a shuffle's cost per round at 1,000 hosts.
 """
 
 from __future__ import annotations
 
+import gc
 import math
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from spark_sched.sim.cluster import SimCluster
@@ -89,6 +91,10 @@ class Simulation:
         self.hooks = list(hooks)
         self.busy = 0.0
         self._tick_at = math.inf
+        self._host_index = {h: i for i, h in enumerate(cluster.hosts)}
+        self._rotation = 0
+        self._single: str | None = None
+        self._offer_list: list[str] | None = None
         self._legacy = self.settings.reset_on_launch
         self._rack_of: Callable[[str], str] | None = cluster.rack if self.settings.rack_levels else None
 
@@ -115,25 +121,34 @@ class Simulation:
     def _submit_stage(self, run: JobRun, stage: StageSpec, indices: Iterable[int], attempt: int = 0) -> TaskSet:
         ts = TaskSet(run, stage.stage_id, attempt, stage.tasks, list(indices), self.events.now,
                      self.settings.waits, self._rack_of, self.free.__contains__)
+        if stage.needed is not None:
+            ts.needed = min(ts.needed, stage.needed)
         run.tasksets.append(ts)
         self.running[ts] = {}
-        self.order.add(ts)
+        ts.pool = self.order.pool_of(ts)
+        self._take_offers(ts)
         if not ts.needed:
             self._stage_done(ts)
         return ts
 
     # ---- offers --------------------------------------------------------------------------------------------
+    def _take_offers(self, ts: TaskSet) -> None:
+        if ts.pending and not ts.zombie and not ts.in_order:
+            ts.in_order = True
+            self.order.wait(ts)
+
+    def _stop_offers(self, ts: TaskSet) -> None:
+        if ts.in_order:
+            ts.in_order = False
+            self.order.park(ts)
+
     def _round(self, all_free: bool, host: str | None = None) -> None:
         """One resourceOffers round: every free slot (`all_free`) or one executor's."""
-        if host is not None:
-            offers = [host] if self.free[host] > 0 else []
-        else:
-            offers = list(self.free_hosts)
-            if len(offers) > 1:
-                k = self.rng.randrange(len(offers))
-                offers = offers[k:] + offers[:k]
-        if not offers:
+        if (self.free[host] <= 0) if host is not None else not self.free_hosts:
             return
+        self._single, self._offer_list = host, None
+        if host is None:
+            self._rotation = self.rng.randrange(len(self._host_index))
         now = self.events.now
         for ts in self.order.sorted():
             if not self.free_hosts or (host is not None and self.free[host] <= 0):
@@ -143,7 +158,7 @@ class Simulation:
             launched_any, no_rejects, min_loc = False, True, None
             for max_level in ts.levels:
                 while True:
-                    rejected, best = self._pass(ts, max_level, offers, now)
+                    rejected, best = self._pass(ts, max_level, now)
                     no_rejects &= not rejected
                     if best is None:
                         break
@@ -158,16 +173,34 @@ class Simulation:
                     ts.no_rejects_since_reset = False
         self._arm_tick()
 
-    def _pass(self, ts: TaskSet, max_level: int, offers: Sequence[str], now: float) -> tuple[bool, int | None]:
+    def _offers(self) -> list[str]:
+        """This round's offers in order: the one executor's, or every host with a free slot, rotated at random."""
+        if self._single is not None:
+            return [self._single]
+        if self._offer_list is None:  # built once per round, and only when a pass needs every offer
+            offers = list(self.free_hosts)
+            if len(offers) > 1:
+                k = self.rng.randrange(len(offers))
+                offers = offers[k:] + offers[:k]
+            self._offer_list = offers
+        return self._offer_list
+
+    def _open_offers(self) -> int:
+        """How many of the round's offers still have a free slot."""
+        if self._single is not None:
+            return int(self.free[self._single] > 0)
+        return len(self.free_hosts)  # hosts only lose free slots during a round: all of them were offered
+
+    def _pass(self, ts: TaskSet, max_level: int, now: float) -> tuple[bool, int | None]:
         """resourceOfferSingleTaskSet: each free offer once; (a delay rejection happened, best locality launched)."""
         free = self.free
         best: int | None = None
         if not ts.pending:
             return False, None
         allowed = max_level if max_level == NO_PREF else min(ts.allowed_level(now), max_level)
-        candidates = self._local_candidates(ts, allowed, offers)
+        candidates = self._local_candidates(ts, allowed)
         if candidates is not None:  # only hosts holding pending input can take a task at this level
-            open_offers = sum(1 for h in offers if free[h] > 0)
+            open_offers = self._open_offers() if max_level == ANY else 0
             launched_hosts = 0
             for h in candidates:
                 if not ts.pending:
@@ -182,7 +215,7 @@ class Simulation:
             rejected = max_level == ANY and open_offers > launched_hosts and (ts.pending > 0 or launched_hosts == 0)
             return rejected, best
         rejected = False
-        for h in offers:
+        for h in self._offers():
             if not ts.pending:
                 break
             if free[h] <= 0:
@@ -194,21 +227,21 @@ class Simulation:
                 best = locality if best is None else min(best, locality)
         return rejected, best
 
-    def _local_candidates(self, ts: TaskSet, allowed: int, offers: Sequence[str]) -> list[str] | None:
+    def _local_candidates(self, ts: TaskSet, allowed: int) -> list[str] | None:
         """The offers that can take a task when only PROCESS/NODE_LOCAL is allowed, in offer order (None: all may)."""
         if allowed > NODE_LOCAL:
             return None
         table = ts.for_exec if allowed == PROCESS_LOCAL else ts.for_host
-        if len(table) >= len(offers):
-            return [h for h in offers if h in table]
-        position = {h: i for i, h in enumerate(offers)} if len(offers) > 1 else {offers[0]: 0}
-        return sorted((h for h in table if h in position), key=position.__getitem__)
+        if self._single is not None:
+            return [self._single] if self._single in table else []
+        free, index, start, size = self.free, self._host_index, self._rotation, len(self._host_index)
+        return sorted((h for h in table if free.get(h, 0) > 0), key=lambda h: (index[h] - start) % size)
 
     def _arm_tick(self) -> None:
         """Keep the revive timer running while some task set waits with slots free (Spark's periodic revive)."""
         if self._tick_at < math.inf or not self.free_hosts:
             return
-        if any(ts.pending for ts in self.running if not ts.zombie):
+        if self.order.waiting:
             step = self.settings.revive_s
             self._tick_at = (math.floor(self.events.now / step) + 1) * step
             self.events.at(self._tick_at, self._tick)
@@ -234,22 +267,27 @@ class Simulation:
         task = ts.tasks[index]
         rt = RunningTask(ts, index, host, now, locality)
         self.running[ts][index] = rt
+        ts.pool.running += 1  # type: ignore[attr-defined]
+        if not ts.pending:
+            self._stop_offers(ts)
         run: JobRun = ts.job  # type: ignore[assignment]
         if run.outcome.start < 0:
             run.outcome.start = now
         remote = task.read_bytes if locality not in (PROCESS_LOCAL, NODE_LOCAL) and task.preferred else 0.0
-        shuffle = self._cross_rack_shuffle(run, task, host)
+        shuffle = self._cross_rack_shuffle(run, task, host, ts.stage_id)
         if remote <= 0 and shuffle <= 0:
             rt.timer = self.events.at(now + task.compute_s, self._task_end, rt, True, cancellable=True)
             return
         self._fetch(rt, task, remote, shuffle)
 
-    def _cross_rack_shuffle(self, run: JobRun, task: TaskSpec, host: str) -> float:
+    def _cross_rack_shuffle(self, run: JobRun, task: TaskSpec, host: str, stage_id: int) -> float:
         if task.shuffle_bytes <= 0 or not run.output_racks:
             return 0.0
         rack = self.cluster.rack(host)
         here = total = 0
-        for counts in run.output_racks.values():
+        for stage, counts in run.output_racks.items():
+            if stage == stage_id:  # the stage's own finished tasks are not what it reads
+                continue
             total += sum(counts.values())
             here += counts.get(rack, 0)
         return task.shuffle_bytes * (1 - here / total) if total else 0.0
@@ -282,7 +320,9 @@ class Simulation:
                 del self.running[ts]
         self._give_slot(rt.host)
         self.busy += now - rt.launch
+        ts.pool.running -= 1  # type: ignore[attr-defined]
         ts.task_ended(rt.index, succeeded)
+        self._take_offers(ts)
         run: JobRun = ts.job  # type: ignore[assignment]
         if succeeded:
             run.outcome.localities[rt.locality] += 1
@@ -300,8 +340,13 @@ class Simulation:
 
     def _stage_done(self, ts: TaskSet) -> None:
         ts.zombie = True
-        self.order.remove(ts)
-        self.running.pop(ts, None)
+        self._stop_offers(ts)
+        for rt in list(self.running.get(ts, {}).values()):  # done with `needed` of its tasks: kill the others
+            if rt.timer is not None:
+                rt.timer.cancel()
+            self.events.at(self.events.now + self.settings.kill_s, self._task_end, rt, False)
+        if not self.running.get(ts):
+            self.running.pop(ts, None)
         run: JobRun = ts.job  # type: ignore[assignment]
         run.stages_left -= 1
         for child in run.children.get(ts.stage_id, []):
@@ -330,7 +375,7 @@ class Simulation:
             if ts.zombie:
                 continue
             ts.zombie = True
-            self.order.remove(ts)
+            self._stop_offers(ts)
             for rt in list(self.running.get(ts, {}).values()):
                 if rt.timer is not None:
                     rt.timer.cancel()
@@ -345,14 +390,31 @@ class Simulation:
             self.cancel_job(run)
         return hit
 
+    def kill_task(self, rt: RunningTask) -> None:
+        """Kill one attempt (TaskSetManager.killTaskAttempt): its slot frees `kill_s` later, its task pends again."""
+        if rt.over:
+            return
+        if rt.timer is not None:
+            rt.timer.cancel()
+        self.events.at(self.events.now + self.settings.kill_s, self._task_end, rt, False)
+
     def at(self, time: float, action: Callable[[], None]) -> None:
         """Run `action()` at `time` of simulated time (a controller's timer)."""
         self.events.at(time, action)
 
     # ---- run -----------------------------------------------------------------------------------------------
     def run(self, until: float = math.inf) -> SimResult:
-        """Process events until none is left (or `until`); jobs still running keep status RUNNING."""
-        self.events.run(until)
+        """Process events until none is left (or `until`); jobs still running keep status RUNNING.
+
+        The workload's objects (a million task specs at scale) never form garbage cycles: they
+        are moved out of the collector's reach while the events run (`gc.freeze`), or every full
+        collection would walk them all again.
+        """
+        gc.freeze()
+        try:
+            self.events.run(until)
+        finally:
+            gc.unfreeze()
         return SimResult([r.outcome for r in self.jobs], self.task_outcomes, self.events.now, self.events.processed,
                          self.busy, self.net.cross_rack_bytes())
 

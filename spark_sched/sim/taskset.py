@@ -29,12 +29,23 @@ def _pop(pending: list[int] | None, launched: bytearray) -> int:
     return -1
 
 
+def _pop_keyed(table: dict[str, list[int]], key: str, launched: bytearray) -> int:
+    """`_pop` from one host's (executor's, rack's) list; a list left empty leaves the table, as in Spark."""
+    pending = table.get(key)
+    if pending is None:
+        return -1
+    index = _pop(pending, launched)
+    if not pending:
+        del table[key]
+    return index
+
+
 class TaskSet:
     """The pending and running tasks of one stage attempt, and its delay-scheduling state."""
 
     __slots__ = ("job", "stage_id", "attempt", "tasks", "launched", "done", "for_exec", "for_host", "for_rack",
                  "no_pref", "all", "left", "pending", "running", "levels", "waits", "level_index", "last_reset",
-                 "no_rejects_since_reset", "name", "zombie", "finished", "rack_of", "needed")
+                 "no_rejects_since_reset", "name", "zombie", "finished", "rack_of", "needed", "pool", "in_order")
 
     def __init__(self, job: object, stage_id: int, attempt: int, tasks: list[TaskSpec], indices: list[int],
                  now: float, waits: LocalityWait, rack_of: Callable[[str], str] | None,
@@ -51,6 +62,8 @@ class TaskSet:
         self.all: list[int] = []
         self.left = [0, 0, 0, 0]  # unlaunched tasks with executor, host, no, rack preferences
         self.rack_of = rack_of
+        self.pool: object = None  # the scheduling order's pool, set when the task set is submitted
+        self.in_order = False  # whether it takes offers (has tasks to launch)
         self.pending = self.running = self.finished = 0
         self.zombie = False
         for index in sorted(indices, reverse=True):
@@ -126,11 +139,11 @@ class TaskSet:
 
     def _dequeue(self, host: str, max_level: int) -> tuple[int, int]:
         launched = self.launched
-        index = _pop(self.for_exec.get(host), launched)
+        index = _pop_keyed(self.for_exec, host, launched)
         if index >= 0:
             return index, PROCESS_LOCAL
         if max_level >= NODE_LOCAL:
-            index = _pop(self.for_host.get(host), launched)
+            index = _pop_keyed(self.for_host, host, launched)
             if index >= 0:
                 return index, NODE_LOCAL
         if max_level >= NO_PREF:
@@ -138,7 +151,7 @@ class TaskSet:
             if index >= 0:
                 return index, PROCESS_LOCAL  # Spark reports a task with no preference as PROCESS_LOCAL
         if max_level >= RACK_LOCAL and self.rack_of is not None:
-            index = _pop(self.for_rack.get(self.rack_of(host)), launched)
+            index = _pop_keyed(self.for_rack, self.rack_of(host), launched)
             if index >= 0:
                 return index, RACK_LOCAL
         if max_level >= ANY:

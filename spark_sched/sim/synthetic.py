@@ -1,0 +1,73 @@
+"""A synthetic workload of any size, for measuring the model itself (`spark-sched bench sim_scale`).
+
+Jobs arrive as a Poisson process at the rate that keeps the cluster about 70% busy,
+with geometric task counts (mean 10, at most 200), exponential task times (mean
+10 s) and one 64 MB input block per task on 3 random hosts; the default locality
+wait (3 s) applies. The shape is the same at every host count, so the cost per
+simulated task can be compared across sizes. `python -m spark_sched.sim.synthetic
+HOSTS TASKS` runs one and prints its cost as JSON (one process per run, so peak
+memory is that run's own).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import resource
+import sys
+import time
+
+from spark_sched.sim.cluster import SimCluster
+from spark_sched.sim.settings import SimSettings
+from spark_sched.sim.simulator import simulate
+from spark_sched.sim.workload import JobSpec, StageSpec, TaskSpec
+
+SLOTS = 8
+TASK_S = 10.0
+TASKS_PER_JOB = 10
+LOAD = 0.7
+BLOCK_BYTES = 64e6
+HOSTS_PER_RACK = 40
+
+
+def cluster(hosts: int) -> SimCluster:
+    return SimCluster.uniform(hosts, SLOTS, racks=max(1, hosts // HOSTS_PER_RACK))
+
+
+def jobs(grid: SimCluster, tasks: int, seed: int = 1) -> list[JobSpec]:
+    """Jobs totalling `tasks` tasks (the last job is cut to fit)."""
+    rng = random.Random(seed)
+    rate = LOAD * grid.total_slots / TASK_S / TASKS_PER_JOB
+    out: list[JobSpec] = []
+    clock, made = 0.0, 0
+    while made < tasks:
+        clock += rng.expovariate(rate)
+        count = min(tasks - made, 200, 1 + int(rng.expovariate(1 / (TASKS_PER_JOB - 0.5))))
+        stage = [TaskSpec(rng.expovariate(1 / TASK_S), BLOCK_BYTES, tuple(rng.sample(grid.hosts, 3)))
+                 for _ in range(count)]
+        out.append(JobSpec(len(out), clock, [StageSpec(0, stage)]))
+        made += count
+    return out
+
+
+def measure(hosts: int, tasks: int, seed: int = 1) -> dict[str, float]:
+    """Build and simulate one workload; its CPU time, peak memory and what it simulated."""
+    start = time.process_time()
+    grid = cluster(hosts)
+    work = jobs(grid, tasks, seed)
+    built = time.process_time()
+    result = simulate(grid, work, SimSettings(), seed=seed)
+    done = time.process_time()
+    times = result.job_times()
+    return {
+        "hosts": hosts, "jobs": len(work), "tasks": tasks, "events": result.events,
+        "cpu_s": done - start, "simulate_cpu_s": done - built,
+        "us_per_task": (done - built) / tasks * 1e6,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "simulated_s": result.end_time, "jobs_finished": len(times),
+        "locality": result.locality_fraction(), "mean_job_s": float(times.mean()) if len(times) else float("nan"),
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(int(sys.argv[1]), int(sys.argv[2]))))

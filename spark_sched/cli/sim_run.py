@@ -2,11 +2,93 @@
 
 from __future__ import annotations
 
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
 import click
+from rich.console import Console
+from rich.table import Table
+
+from spark_sched.sim.scenarios import ScenarioReport, get, scenarios
+
+DEFAULT_OUT = Path("sim-out")
 
 
-@click.command()
+def strict(value: Any) -> Any:
+    """The report with every non-finite number as null, so the JSON is strict."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict(v) for v in value]
+    return value
+
+
+def _cell(name: str, value: float) -> str:
+    if not math.isfinite(value):
+        return "-"
+    if "locality" in name or "share" in name:
+        return f"{value:.1%}"
+    if name.endswith("_s"):
+        return f"{value:.2f}"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def tables(report: ScenarioReport, seconds: float) -> list[Table]:
+    """The variants' rows (one column per figure) and the paper-vs-model comparison."""
+    title = f"{report.scenario}: {report.hosts} hosts, seed {report.seed} ({seconds:.1f} s)"
+    rows = Table(title=title)
+    columns = list(dict.fromkeys(k for row in report.rows.values() for k in row))
+    rows.add_column("variant", no_wrap=True)
+    for column in columns:
+        rows.add_column(column, justify="right")
+    for name, row in report.rows.items():
+        rows.add_row(name, *(_cell(c, float(row.get(c, math.nan))) for c in columns))
+    against = Table(title="paper vs model")
+    for column in ("figure", "paper", "model", "note"):
+        against.add_column(column)
+    for entry in report.comparison:
+        against.add_row(entry["figure"], entry["paper"], entry["model"], entry["note"])
+    return [rows, against]
+
+
+class ScenarioCommand(click.Command):
+    """Help that lists the scenarios found when it is shown (not at import: scenarios import the mechanisms)."""
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_help_text(ctx, formatter)
+        with formatter.section("Scenarios"):
+            formatter.write_dl([(name, s.description) for name, s in scenarios().items()])
+
+
+@click.command(cls=ScenarioCommand)
 @click.argument("scenario")
-def run(scenario: str) -> None:
-    """Run SCENARIO on a simulated cluster."""
-    raise click.UsageError("not built yet")
+@click.option("--hosts", type=int, default=100, show_default=True, help="Simulated hosts.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the workload and the offers.")
+@click.option("--quick", is_flag=True, help="A small workload (seconds to run): for tests and a first look.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT,
+              show_default=True, help="Where <scenario>.json and the plots go.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (strict: null for no value).")
+def run(scenario: str, hosts: int, seed: int, quick: bool, out_dir: Path, as_json: bool) -> None:
+    """Run SCENARIO on a simulated cluster: every variant on the same workload, a row each, vs the paper."""
+    chosen = get(scenario)
+    started = time.perf_counter()
+    report = chosen.run(hosts, seed, quick, out_dir)
+    seconds = time.perf_counter() - started
+    document = strict({**report.to_json(), "quick": quick, "wall_s": seconds})
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{report.scenario}.json"
+    path.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n")
+    if as_json:
+        click.echo(json.dumps(document, indent=2, allow_nan=False))
+        return
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=200)
+    for table in tables(report, seconds):
+        console.print(table)
+    console.print(f"wrote {path}" + "".join(f", {p}" for p in report.plots))

@@ -23,11 +23,16 @@ class TaskSpec:
 
 @dataclass(slots=True)
 class StageSpec:
-    """A stage: its tasks and the stages whose output it reads (submitted once they are all done)."""
+    """A stage: its tasks and the stages whose output it reads (submitted once they are all done).
+
+    `needed`: the stage is done once this many of its tasks succeeded, and the tasks
+    still running are killed (KMN's extra upstream tasks: launch M, keep the first K).
+    """
 
     stage_id: int
     tasks: list[TaskSpec]
     parents: tuple[int, ...] = ()
+    needed: int | None = None
 
 
 @dataclass(slots=True)

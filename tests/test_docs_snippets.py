@@ -46,6 +46,8 @@ RUN: dict[tuple[str, ...], str] = {
 }
 # Commands not run, each with its reason.
 SKIP: dict[tuple[str, ...], str] = {
+    ("sim", "run"): "runs a scenario at scale (seconds to minutes); tests/test_sim_scenarios.py runs each --quick",
+    ("sim", "replay"): "needs an application's event log; tests/test_sim_replay.py replays logs real Spark wrote",
     ("demo",): "runs the unified stream/batch application for minutes",
     ("submit",): "runs a job under spark-submit",
     ("cluster",): "starts, inspects or stops a local standalone cluster",

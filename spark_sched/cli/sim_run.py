@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from spark_sched.sim.scenarios import ScenarioReport, get, scenarios
+from spark_sched.sim.scenarios.pages import fill_pages
 
 DEFAULT_OUT = Path("sim-out")
 
@@ -73,7 +74,10 @@ class ScenarioCommand(click.Command):
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT,
               show_default=True, help="Where <scenario>.json and the plots go.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (strict: null for no value).")
-def run(scenario: str, hosts: int, seed: int, quick: bool, out_dir: Path, as_json: bool) -> None:
+@click.option("--pages", "pages", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Also fill this page's `<!-- sim scenario: NAME -->` blocks from the JSON in --out (repeatable).")
+def run(scenario: str, hosts: int, seed: int, quick: bool, out_dir: Path, as_json: bool,
+        pages: tuple[Path, ...]) -> None:
     """Run SCENARIO on a simulated cluster: every variant on the same workload, a row each, vs the paper."""
     chosen = get(scenario)
     started = time.perf_counter()
@@ -83,6 +87,7 @@ def run(scenario: str, hosts: int, seed: int, quick: bool, out_dir: Path, as_jso
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{report.scenario}.json"
     path.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n")
+    filled = fill_pages(pages, out_dir) if pages else []
     if as_json:
         click.echo(json.dumps(document, indent=2, allow_nan=False))
         return
@@ -91,4 +96,4 @@ def run(scenario: str, hosts: int, seed: int, quick: bool, out_dir: Path, as_jso
         console = Console(width=200)
     for table in tables(report, seconds):
         console.print(table)
-    console.print(f"wrote {path}" + "".join(f", {p}" for p in report.plots))
+    console.print(f"wrote {path}" + "".join(f", {p}" for p in [*report.plots, *filled]))

@@ -16,6 +16,11 @@ What the log does not say, and what stands in for it:
   RACK_LOCAL or ANY had a preference the log does not name: it gets a place no
   executor is on (in the host's rack for RACK_LOCAL), so the model runs it at
   that level at once, reading its input remotely, whatever the waits.
+  Where the log has block updates (`spark.eventLog.logBlockUpdates.enabled`),
+  a stage that reads a persisted RDD's blocks gets each task's true place
+  instead: the hosts holding its partition's block when the stage was
+  submitted, the block's size as the bytes a miss reads, whatever level the
+  task ran at; so a what-if can move a task between local and remote.
 - Remote time. A task's compute time is its recorded duration less the time its
   remote bytes took, since the model charges those again where it puts the task:
   an input read by a task that ran RACK_LOCAL or ANY is estimated from its bytes
@@ -128,6 +133,8 @@ class TraceScan:
         self.submitted: set[int] = set()
         self.tasks: dict[int, dict[int, TaskRun]] = {}
         self.spans: dict[str, list[tuple[int, int]]] = {}  # host -> (launch, finish) of every attempt
+        self.blocks: dict[str, dict[str, int]] = {}  # "rdd_R_P" -> {host: bytes}, as block updates left it
+        self.stage_blocks: dict[int, dict[int, tuple[tuple[str, ...], int]]] = {}  # stage -> index -> (hosts, bytes)
 
     def event(self, e: dict[str, Any]) -> None:
         kind = e.get("Event", "")
@@ -142,8 +149,34 @@ class TraceScan:
                 job["ok"] = (e.get("Job Result") or {}).get("Result") == "JobSucceeded"
         elif kind == "SparkListenerStageSubmitted":
             self.submitted.add(int(e["Stage Info"]["Stage ID"]))
+            self._stage_blocks(e["Stage Info"])
         elif kind == "SparkListenerTaskEnd":
             self._task_end(e)
+        elif kind == "SparkListenerBlockUpdated":
+            self._block(e.get("Block Updated Info") or {})
+
+    def _block(self, info: dict[str, Any]) -> None:
+        block = str(info.get("Block ID", ""))
+        host = str((info.get("Block Manager ID") or {}).get("Host", ""))
+        if not block.startswith("rdd_") or not host:
+            return
+        level = info.get("Storage Level") or {}
+        held = self.blocks.setdefault(block, {})
+        if level.get("Use Memory") or level.get("Use Disk") or level.get("Use Off Heap"):
+            held[host] = int(info.get("Memory Size", 0) or 0) + int(info.get("Disk Size", 0) or 0)
+        else:
+            held.pop(host, None)
+
+    def _stage_blocks(self, info: dict[str, Any]) -> None:
+        """Where the blocks of a persisted RDD the stage reads sit now, by partition (= task index)."""
+        tasks = int(info.get("Number of Tasks", 0) or 0)
+        for rdd in info.get("RDD Info") or []:
+            rid, parts = int(rdd.get("RDD ID", -1)), int(rdd.get("Number of Partitions", 0) or 0)
+            held = {p: self.blocks.get(f"rdd_{rid}_{p}") for p in range(parts)}
+            found = {p: (tuple(sorted(h)), max(h.values())) for p, h in held.items() if h}
+            if found and parts == tasks:
+                self.stage_blocks[int(info["Stage ID"])] = found
+                return
 
     def _job_start(self, e: dict[str, Any]) -> None:
         props = e.get("Properties") or {}
@@ -218,7 +251,8 @@ def _build(path: Path, app_id: str, facts: LocalityScan, scan: TraceScan, topolo
     jobs, recorded, estimated = [], [], [0]
     for job_id in sorted(scan.jobs):
         job = scan.jobs[job_id]
-        stages = [_stage(sid, parents, scan.tasks.get(sid, {}), sid in facts.cached_stages, cluster, estimated)
+        stages = [_stage(sid, parents, scan.tasks.get(sid, {}), sid in facts.cached_stages, cluster, estimated,
+                         scan.stage_blocks.get(sid, {}))
                   for sid, parents, _ in job["stages"] if sid in scan.submitted and owner[sid] == job_id]
         stages = [s for s in stages if s.tasks]
         arrival = (job["submitted"] - start) / 1000
@@ -248,8 +282,8 @@ def _recorded(job_id: int, job: dict[str, Any], arrival: float, start: int, stag
 
 
 def _stage(stage_id: int, parents: tuple[int, ...], runs: dict[int, TaskRun], cached: bool, cluster: SimCluster,
-           estimated: list[int]) -> StageSpec:
-    """A stage's tasks: each partition's successful attempt, in partition order."""
+           estimated: list[int], blocks: dict[int, tuple[tuple[str, ...], int]]) -> StageSpec:
+    """A stage's tasks: each partition's successful attempt, in partition order (`blocks`: known cached input)."""
     racks = bool(cluster.rack_of)
     tasks = []
     for index in sorted(runs):
@@ -260,9 +294,13 @@ def _stage(stage_id: int, parents: tuple[int, ...], runs: dict[int, TaskRun], ca
             compute = max(0.0, compute - run.fetch_wait_ms / 1000)
             shuffle = float(run.remote_shuffle_bytes)
         preferred, is_cached, read = _preference(run, cached, cluster)
-        if read:
+        remote = read
+        if index in blocks:  # the block's true place: the model charges its bytes only where the task misses it
+            preferred, is_cached, read = blocks[index][0], True, float(blocks[index][1])
+            remote = 0.0 if run.locality in ("PROCESS_LOCAL", "NODE_LOCAL") else read
+        if remote:
             across = racks and run.locality == "ANY"
-            compute = max(0.0, compute - read / (cluster.rack_bps if across else cluster.host_bps))
+            compute = max(0.0, compute - remote / (cluster.rack_bps if across else cluster.host_bps))
             estimated[0] += 1
         tasks.append(TaskSpec(compute, read, preferred, is_cached, shuffle))
     return StageSpec(stage_id, tasks, parents)

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from spark_sched.sim.scenarios import ScenarioReport, get, scenarios
-from spark_sched.sim.scenarios.pages import fill_pages
+from spark_sched.sim.scenarios.pages import cell, fill_pages
 
 DEFAULT_OUT = Path("sim-out")
 
@@ -29,16 +29,6 @@ def strict(value: Any) -> Any:
     return value
 
 
-def _cell(name: str, value: float) -> str:
-    if not math.isfinite(value):
-        return "-"
-    if "locality" in name or "share" in name:
-        return f"{value:.1%}"
-    if name.endswith("_s"):
-        return f"{value:.2f}"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
-
-
 def tables(report: ScenarioReport, seconds: float) -> list[Table]:
     """The variants' rows (one column per figure) and the paper-vs-model comparison."""
     title = f"{report.scenario}: {report.hosts} hosts, seed {report.seed} ({seconds:.1f} s)"
@@ -48,7 +38,7 @@ def tables(report: ScenarioReport, seconds: float) -> list[Table]:
     for column in columns:
         rows.add_column(column, justify="right")
     for name, row in report.rows.items():
-        rows.add_row(name, *(_cell(c, float(row.get(c, math.nan))) for c in columns))
+        rows.add_row(name, *(cell(c, row.get(c)) for c in columns))
     against = Table(title="paper vs model")
     for column in ("figure", "paper", "model", "note"):
         against.add_column(column)

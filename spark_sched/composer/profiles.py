@@ -49,6 +49,7 @@ from spark_sched.composer.points import (
 from spark_sched.tomlread import TomlError, loads, read_text
 
 DEFAULT_FILE = Path("conf/compositions.toml")
+SOURCE_TREE_FILE = Path(__file__).resolve().parents[2] / DEFAULT_FILE
 SECTIONS = ("profiles", "priors", "learning")
 
 
@@ -138,6 +139,16 @@ class Compositions:
             raise CompositionError("profiles.*.applies_to", priority, "at least one profile for each priority",
                                    self.source)
         return arms[0]
+
+
+def toolkit_compositions_file() -> Path:
+    """The toolkit's own composition file: the checkout's `conf/` when run from source, else `conf/` under the
+    working directory (an installed wheel carries no `conf/`; the test image and `jobs/` run beside one)."""
+    for candidate in (SOURCE_TREE_FILE, DEFAULT_FILE.resolve()):
+        if candidate.is_file():
+            return candidate
+    raise CompositionError("composition file", str(DEFAULT_FILE), "conf/compositions.toml in the checkout or the "
+                           "working directory", str(DEFAULT_FILE.resolve()))
 
 
 def load_compositions(path: str | os.PathLike[str] | None = None, plugins: PluginSet | None = None) -> Compositions:

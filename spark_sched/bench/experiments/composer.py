@@ -39,7 +39,6 @@ from __future__ import annotations
 import math
 import shutil
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -49,7 +48,6 @@ from spark_sched.bench.base import BenchContext, TargetSpec
 from spark_sched.bench.experiments._common import absolute, paired, ratio
 from spark_sched.workloads.mixed import WORKLOAD_KINDS, Job, Outcome, RunResult, WorkloadParams
 
-PROFILES = Path(__file__).resolve().parents[3] / "conf" / "compositions.toml"
 FIXED = ("natural", "coarse", "fine", "stream_first")
 WORKERS, CORES = 3, 1
 SEED = 12
@@ -81,12 +79,13 @@ class ComposerExperiment:
 
     def setup(self, ctx: BenchContext) -> None:
         from spark_sched.composer import composer, load_compositions
+        from spark_sched.composer.profiles import toolkit_compositions_file
         from spark_sched.workloads.mixed import generate, run_composed, run_workload
 
         self.runs, self.outcomes, self.warmup = {}, {}, []
         self.app = BenchApplication(ctx, "composer", WORKERS, CORES)
         self.spark = self.app.start_fair_session(conf={"spark.ui.showConsoleProgress": "false"})
-        profiles = load_compositions(PROFILES)
+        profiles = load_compositions(toolkit_compositions_file())
         self.comp = composer(self.spark, profiles, state_dir=self.app.state_dir / "learning", seed=SEED)
         self.fixed = composer(self.spark, profiles, state_dir=self.app.state_dir / "fixed", learn=False)
         self.params = WorkloadParams(seconds=6.0 if ctx.quick else 10.0, batch_gap_s=1.6)
@@ -99,7 +98,7 @@ class ComposerExperiment:
         ctx.params.update({
             "seconds_per_run": self.params.seconds, "batch_gap_s": self.params.batch_gap_s,
             "stream_period_s": self.params.stream_period_s, "warmup_jobs_per_class": per_class,
-            "warmup_s": round(time.monotonic() - started, 1), "compositions": str(PROFILES.name),
+            "warmup_s": round(time.monotonic() - started, 1), "compositions": toolkit_compositions_file().name,
             "job_ms": "arrival -> result, summed over the run's jobs",
         })
 

@@ -42,9 +42,8 @@ from spark_sched.composer import bandit
 from spark_sched.composer.classify import Classifier, JobFeatures
 from spark_sched.composer.plugins.pool import DefaultPool, NamedPool
 from spark_sched.composer.plugins.sampling import NoSampling
-from spark_sched.composer.profiles import Composition, Compositions, load_compositions
+from spark_sched.composer.profiles import Composition, Compositions, load_compositions, toolkit_compositions_file
 from spark_sched.composer.state import ComposerState
-from spark_sched.errors import SettingsError
 from spark_sched.sim.cluster import SimCluster
 from spark_sched.sim.controller import class_pools
 from spark_sched.sim.scenarios.base import ScenarioReport
@@ -52,7 +51,6 @@ from spark_sched.sim.settings import SimSettings
 from spark_sched.sim.simulator import JobRun, Simulation
 from spark_sched.sim.workload import JobSpec, StageSpec, TaskSpec
 
-PROFILES = Path(__file__).resolve().parents[3] / "conf" / "compositions.toml"
 KINDS = ("tiny", "medium", "skewed", "stream")
 BATCH_KINDS = KINDS[:3]
 BENCH_SLOTS = 3  # the composer bench's cluster: 3 workers x 1 core
@@ -263,10 +261,8 @@ def _row(outcomes: list[tuple[MixJob, float, str]]) -> dict[str, float]:
     return row
 
 
-def load_profiles(path: Path = PROFILES) -> Compositions:
-    if not path.is_file():
-        raise SettingsError("composer scenario profiles", str(path), "the toolkit's conf/compositions.toml")
-    return load_compositions(path)
+def load_profiles(path: Path | None = None) -> Compositions:
+    return load_compositions(path or toolkit_compositions_file())
 
 
 @dataclass(frozen=True)
@@ -301,7 +297,7 @@ class ComposerScenario:
             "slots": cluster.total_slots, "batch_gap_s": gap, "stream_period_s": period,
             "task_overhead_s": TASK_OVERHEAD_S, "jobs": len(jobs), "best_fixed": best,
             "left_out": sorted(set(compositions.profiles) - set(names)),
-            "warmup_jobs": len(warm), "compositions": PROFILES.name,
+            "warmup_jobs": len(warm), "compositions": toolkit_compositions_file().name,
             "composer_choices": _choices(results["composer"]),
         }
         report = ScenarioReport(self.name, hosts, seed, params, rows, _comparison(rows, best))

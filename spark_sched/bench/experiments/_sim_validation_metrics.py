@@ -24,7 +24,7 @@ wrong direction.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -33,7 +33,7 @@ import numpy as np
 from spark_sched.sim.replay import Comparison
 from spark_sched.sim.results import JobOutcome, SimResult
 from spark_sched.sim.settings import SimSettings
-from spark_sched.sim.simulator import JobRun, Simulation
+from spark_sched.sim.simulator import Hook, JobRun, Simulation
 from spark_sched.sim.trace import Trace, TraceScan
 from spark_sched.sim.workload import JobSpec
 
@@ -147,11 +147,11 @@ def chain_of(trace: Trace, tag: str) -> tuple[list[JobSpec], list[float]] | None
     return (jobs, gaps) if jobs else None
 
 
-def simulate_trace(trace: Trace, settings: SimSettings, seed: int, chain: str | None = None) -> SimResult:
-    """The trace's jobs under `settings`; the jobs tagged `chain` (if they form one driver loop) closed-loop."""
+def simulate_trace(trace: Trace, settings: SimSettings, seed: int, chain: str | None = None,
+                   hooks: Sequence[Hook] = ()) -> SimResult:
+    """The trace's jobs under `settings` (and `hooks`); the jobs tagged `chain` (one driver loop) closed-loop."""
     loop = chain_of(trace, chain) if chain else None
-    hooks = [Chain(*loop)] if loop else []
-    sim = Simulation(trace.cluster, settings, seed, hooks=hooks)
+    sim = Simulation(trace.cluster, settings, seed, hooks=[*hooks, *([Chain(*loop)] if loop else [])])
     looped = {j.job_id for j in loop[0][1:]} if loop else set()
     for job in trace.jobs:
         if job.job_id not in looped:
@@ -175,14 +175,20 @@ class Prediction:
 
 
 def predicted_figures(trace: Trace, settings: dict[str, SimSettings], tag: str, seeds: Sequence[int],
-                      chain: str | None = None, figures: Sequence[str] = FIGURES) -> Prediction:
-    """Each figure of the finished jobs tagged `tag` when the trace runs under each named settings, per seed."""
+                      chain: str | None = None, figures: Sequence[str] = FIGURES,
+                      hooks: Mapping[str, Callable[[int], Sequence[Hook]]] | None = None) -> Prediction:
+    """Each figure of the finished jobs tagged `tag` when the trace runs under each named settings, per seed.
+
+    `hooks[name](seed)`: what-if decisions taken inside the run under the settings called `name`.
+    """
+    hooks = hooks or {}
     measures = {name: figure_of(name) for name in figures}
     values: dict[str, dict[str, tuple[float, ...]]] = {}
     for name, chosen in settings.items():
         per_seed: dict[str, list[float]] = {f: [] for f in figures}
         for seed in seeds:
-            jobs = [j for j in simulate_trace(trace, chosen, seed, chain).finished() if tag in j.tags]
+            made = hooks[name](seed) if name in hooks else ()
+            jobs = [j for j in simulate_trace(trace, chosen, seed, chain, made).finished() if tag in j.tags]
             for figure, measure in measures.items():
                 per_seed[figure].append(measure(jobs))
         values[name] = {f: tuple(v) for f, v in per_seed.items()}

@@ -20,6 +20,22 @@ benches judge, then replays each log in the model (`spark_sched.sim.replay`):
   `low`, beside a stream of 2-task jobs every 0.5 s in pool `high` (the
   toolkit's HIGH/LOW classes: weight 1000, minShare 64), under FIFO and FAIR.
   Ratio judged: the stream's p99 job time FAIR / FIFO.
+* `kmn`: the same 24 cached blocks piled on one host (block updates logged),
+  then, one after another in one application, jobs that read K = 6 of them:
+  `random_k`, a sample drawn before the job (`sc.runJob` over 6 partitions
+  chosen at random, Spark's default locality wait), and `kmn`, the same
+  sampling job through `any_k_of_n` (the K local to free slots). The what-if
+  (`spark_sched.sim.anyk`) replays the log with each `random_k` job's input
+  rewritten at its arrival by the toolkit's chooser called on the model's free
+  slots. Ratio judged: the median job time kmn / random_k.
+* `composer`: the composer bench's mix (tiny, medium and skewed batch jobs and
+  a HIGH stream, `spark_sched.workloads.mixed`, same seeds) in the FAIR
+  application with the toolkit's HIGH/LOW pools, run as Spark runs it
+  (`spark_default`) and under the toolkit's compositions, each class its prior
+  (`composed`: the stream in pool high, batch jobs coarse). Each log is
+  replayed as recorded; the ratios judged (the stream's p99 and the median job
+  time, composed / spark_default) are predicted from the two replays, one per
+  run: the model does not turn one log into the other's compositions.
 
 Every bench job is submitted open loop (at fixed times, whatever the scheduler
 does) except the locality iterations, a driver loop.
@@ -68,6 +84,7 @@ What the model cannot know, and what the bench does about it:
 
 from __future__ import annotations
 
+import random
 import shutil
 import time
 from collections.abc import Callable
@@ -88,6 +105,7 @@ from spark_sched.locality import LocalityWait, recommend_locality_wait
 from spark_sched.pools.context import POOL_PROPERTY, local_property
 from spark_sched.pools.toml_io import dump_toml
 from spark_sched.priority.classes import DEFAULT_CLASSES, HIGH, LOW, fair_conf, write_pool_file
+from spark_sched.sim.anyk import AnyKOfN, cached_blocks
 from spark_sched.sim.replay import replay, whatif_settings
 from spark_sched.sim.settings import SimSettings
 from spark_sched.sim.trace import Trace, load_trace
@@ -98,10 +116,15 @@ TARGET_LOCALITY_GAP = 0.05
 TAG = "simval"
 POOLS_TAG, STREAM_TAG, BATCH_TAG = f"{TAG}-pools", f"{TAG}-stream", f"{TAG}-batch"
 PRIORITY_TAG = f"{TAG}-priority"
-APPS = {"pools": ("fifo", "fair"), "locality": ("wait_0", "wait_3s", "recommended"), "priority": ("fifo", "fair")}
+KMN_TAGS = {"random_k": f"{TAG}-kmn-random", "kmn": f"{TAG}-kmn-choice"}
+MIX_TAG = f"{TAG}-mix"
+MIX_STREAM_TAG = f"{MIX_TAG}-stream"
+APPS = {"pools": ("fifo", "fair"), "locality": ("wait_0", "wait_3s", "recommended"), "priority": ("fifo", "fair"),
+        "kmn": tuple(KMN_TAGS), "composer": ("spark_default", "composed")}
 RATIOS = {"pools": ("etl_fair_vs_fifo",),
           "locality": ("wait_3s_vs_wait_0", "recommended_vs_wait_0", "recommended_vs_wait_3s"),
-          "priority": ("stream_p99_fair_vs_fifo",)}
+          "priority": ("stream_p99_fair_vs_fifo",), "kmn": ("kmn_vs_random_k",),
+          "composer": ("stream_p99_composed_vs_default", "job_time_composed_vs_default")}
 LOGS = "sim_validation-eventlogs"
 FIFO = {"spark.scheduler.mode": "FIFO"}
 
@@ -115,6 +138,8 @@ def _params(quick: bool) -> dict[str, Any]:
         "batch_task_ms": 1000, "batch_waves": 4 if quick else 9,
         "stream_every_s": 0.5, "stream_jobs": 6 if quick else 14, "stream_tasks": 2, "stream_task_ms": 100,
         **hot, "hot_cache_slow_s": 1.0,  # enough to pile the blocks on the hot host, half the locality bench's
+        "kmn_k": 6, "kmn_jobs": 4 if quick else 8, "kmn_task_s": 0.4,
+        "mix_seconds": 6.0 if quick else 10.0, "mix_batch_gap_s": 1.6, "mix_seed": 12,
     }
 
 
@@ -128,6 +153,23 @@ def _tagged(sc: Any, pool: str, tags: tuple[str, ...], job: Callable[[], None]) 
         sc.addJobTag(tag)
     with local_property(sc, POOL_PROPERTY, pool):
         job()
+
+
+def _mix_tagged(runner: Any) -> Any:
+    """`runner` with every job tagged as the mix's, and the stream's also as the stream's."""
+
+    def run(spark: Any, job: Any, out: Any, start: float) -> None:
+        tags = (MIX_TAG, MIX_STREAM_TAG) if job.kind == "stream" else (MIX_TAG,)
+        sc = spark.sparkContext
+        for tag in tags:
+            sc.addJobTag(tag)
+        try:
+            runner(spark, job, out, start)
+        finally:
+            for tag in tags:
+                sc.removeJobTag(tag)
+
+    return run
 
 
 def _open_loop(jobs: list[tuple[float, Callable[[], None]]]) -> None:
@@ -206,7 +248,8 @@ class SimValidation:
 
     # -- the shapes ---------------------------------------------------------------------------------------------
     def run(self, variant: str, repetition: int, ctx: BenchContext) -> dict[str, float]:
-        shape = {"pools": self._pools, "locality": self._locality, "priority": self._priority}[variant]
+        shape = {"pools": self._pools, "locality": self._locality, "priority": self._priority,
+                 "kmn": self._kmn, "composer": self._composer}[variant]
         return shape(f"{variant}-{repetition + 1}", ctx)
 
     def _pools(self, label: str, ctx: BenchContext) -> dict[str, float]:
@@ -301,6 +344,88 @@ class SimValidation:
                                    traces, "wait_0", settings, ITER_TAG, "job_time", ctx, chain=ITER_TAG))
         return metrics
 
+    def _kmn(self, label: str, ctx: BenchContext) -> dict[str, float]:
+        """Pre-selected samples and KMN's choice, alternating in one application over blocks piled on a host."""
+        p = ctx.params
+        hot, blocks, k = str(p["hot_host"]), int(p["hot_partitions"]), int(p["kmn_k"])
+        conf = {**FIFO, "spark.executor.memory": EXECUTOR_MEMORY, "spark.eventLog.logBlockUpdates.enabled": "true",
+                **ALL_EXECUTORS_FIRST}
+
+        def body(spark: Any) -> None:
+            from spark_sched.sampling import any_k_of_n
+
+            sc, pause = spark.sparkContext, float(p["kmn_task_s"])
+            fast, slow = float(p["hot_cache_fast_s"]), float(p["hot_cache_slow_s"])
+            data, _ = cache(sc, blocks, int(p["hot_partition_mb"]), lambda host: fast if host == hot else slow,
+                            lambda counts: counts.get(hot, 0) * 2 > blocks)
+
+            def read(rows: Any) -> Any:
+                time.sleep(pause)
+                yield sum(len(r) for r in rows)
+
+            draw = random.Random(label)
+            for j in range(int(p["kmn_jobs"])):
+                sc.addJobTag(KMN_TAGS["random_k"])
+                sc.runJob(data, read, sorted(draw.sample(range(blocks), k)))  # a sample chosen beforehand
+                sc.removeJobTag(KMN_TAGS["random_k"])
+                any_k_of_n(data, k, read, extra=0.0, spark=spark, seed=j, tag=KMN_TAGS["kmn"])
+
+        trace, _ = self._application(ctx, label, conf, body, pools="")
+        metrics: dict[str, float] = {}
+        for app, tag in KMN_TAGS.items():
+            metrics.update(m.prefixed(app, self._as_recorded(trace, tag, ctx)))
+        candidates = cached_blocks(trace.path)
+        prediction = m.predicted_figures(
+            trace, {"random_k": trace.settings, "kmn": trace.settings}, KMN_TAGS["random_k"], self._seeds(ctx),
+            figures=("job_time",), hooks={"kmn": lambda seed: [AnyKOfN(candidates, KMN_TAGS["random_k"],
+                                                                          trace.cluster, seed)]})
+        measured = (m.measured_figure(trace, KMN_TAGS["kmn"], "job_time")
+                    / m.measured_figure(trace, KMN_TAGS["random_k"], "job_time"))
+        metrics.update(m.ratio_metrics("kmn_vs_random_k", measured, prediction.ratio("kmn", "random_k", "job_time")))
+        predicted = prediction.median("kmn", "job_time")
+        metrics["kmn.from_random_k.job_time_predicted"] = predicted
+        metrics["kmn.from_random_k.job_time_err"] = m.rel_error(
+            predicted, m.measured_figure(trace, KMN_TAGS["kmn"], "job_time"))
+        metrics["kmn.candidate_blocks"] = float(len(candidates))
+        return metrics
+
+    def _composer(self, label: str, ctx: BenchContext) -> dict[str, float]:
+        """The composer bench's mix as Spark runs it and under the toolkit's compositions (each class's prior)."""
+        from spark_sched.workloads.mixed import WorkloadParams, generate, run_composed, run_plain, run_workload
+
+        assert self.app is not None
+        p, state = ctx.params, self.app.state_dir
+        jobs = generate(int(p["mix_seed"]) + int(label.rsplit("-", 1)[1]),
+                        WorkloadParams(seconds=float(p["mix_seconds"]), batch_gap_s=float(p["mix_batch_gap_s"])))
+
+        def body(spark: Any, composed: bool) -> None:
+            from spark_sched.composer import composer, load_compositions
+            from spark_sched.composer.profiles import toolkit_compositions_file
+
+            _sleep_job(spark, WORKERS * CORES, int(p["stream_task_ms"]))  # warm-up
+            runner = run_plain
+            if composed:
+                comp = composer(spark, load_compositions(toolkit_compositions_file()),
+                                state_dir=state / f"composer-{label}", learn=False)
+                runner = run_composed(comp, lambda job: comp.compositions.prior(job.features["priority"], job.kind))
+            run_workload(spark, jobs, _mix_tagged(runner))
+
+        fair = fair_conf(self.files["priority"])
+        traces = {"spark_default": self._application(ctx, f"{label}-default", fair, lambda s: body(s, False),
+                                                     pools="")[0],
+                  "composed": self._application(ctx, f"{label}-composed", fair, lambda s: body(s, True),
+                                                pools="")[0]}
+        metrics: dict[str, float] = {}
+        for app, trace in traces.items():
+            metrics.update(m.prefixed(app, self._as_recorded(trace, MIX_TAG, ctx, MIX_STREAM_TAG)))
+        for name, key, tag, figure in (("stream_p99_composed_vs_default", "stream_p99", MIX_STREAM_TAG, "p99"),
+                                       ("job_time_composed_vs_default", "job_time", MIX_TAG, "job_time")):
+            measured = (m.measured_figure(traces["composed"], tag, figure)
+                        / m.measured_figure(traces["spark_default"], tag, figure))
+            predicted = metrics[f"composed.{key}_predicted_s"] / metrics[f"spark_default.{key}_predicted_s"]
+            metrics.update(m.ratio_metrics(name, measured, predicted))
+        return metrics
+
     def _cross(self, ratios: list[tuple[str, str, str]], traces: dict[str, Trace], source: str,
                settings: dict[str, SimSettings], tag: str, figure: str, ctx: BenchContext,
                chain: str | None = None) -> dict[str, float]:
@@ -331,7 +456,8 @@ class SimValidation:
     def targets(self, variants: dict[str, dict[str, float]], ctx: BenchContext) -> list[TargetSpec]:
         specs = [absolute(shape, f"{app}.job_time_abs_err", "<=", TARGET_ERROR)
                  for shape, apps in APPS.items() for app in apps]
-        specs += [absolute("locality", f"{app}.locality_gap", "<=", TARGET_LOCALITY_GAP) for app in APPS["locality"]]
+        specs += [absolute(shape, f"{app}.locality_gap", "<=", TARGET_LOCALITY_GAP)
+                  for shape in ("locality", "kmn") for app in APPS[shape]]
         specs += [absolute(shape, f"ratio.{name}.direction_right", ">=", 1.0)
                   for shape, names in RATIOS.items() for name in names]
         return specs

@@ -144,7 +144,7 @@ def _events() -> list[dict]:
 
     def task(sid: int, index: int, host: str, locality: str, seconds: float) -> dict:
         return {"Event": "SparkListenerTaskEnd", "Stage ID": sid, "Task End Reason": {"Reason": "Success"},
-                "Task Info": {"Index": index, "Host": host, "Locality": locality, "Launch Time": 1000,
+                "Task Info": {"Task ID": sid * 10 + index, "Index": index, "Host": host, "Locality": locality, "Launch Time": 1000,
                               "Finish Time": 1000 + int(seconds * 1000)},
                 "Task Metrics": {"Input Metrics": {"Bytes Read": 4_000_000}}}
 
@@ -183,3 +183,33 @@ def test_block_updates_give_a_cached_stages_tasks_their_true_place_whatever_leve
     # the task that ran ANY now waits for h1 under a long wait instead of running anywhere at once
     slow = simulate(trace.cluster, trace.jobs, replace(trace.settings, waits=LocalityWait(3.0, 3.0, 3.0)))
     assert slow.jobs[1].local == 3
+
+
+def test_cached_blocks_reads_where_the_log_last_placed_each_block(tmp_path: Path) -> None:
+    import json
+
+    from spark_sched.sim.anyk import cached_blocks
+
+    log = tmp_path / "eventlog"
+    log.write_text("".join(json.dumps(e) + "\n" for e in _events()), encoding="utf-8")
+    blocks = cached_blocks(log)
+    assert [(b.id, b.hosts, b.size) for b in blocks] == [(0, ("h1",), 4_000_000), (1, ("h1",), 4_000_000),
+                                                         (2, ("h2",), 4_000_000)]
+
+
+def test_a_what_if_hook_runs_inside_each_seeds_replay_and_leaves_the_trace_as_it_was() -> None:
+    from spark_sched.sampling.blocks import Block
+    from spark_sched.sim.anyk import AnyKOfN
+
+    cluster = SimCluster(HOSTS, 2)
+    piled = [JobSpec(j, j * 3.0, [StageSpec(j, [TaskSpec(1.0, 1e6, ("h1",), cached=True) for _ in range(4)])],
+                     tags=(ALL,)) for j in range(3)]
+    trace = recorded_trace(piled, SimSettings(waits=LocalityWait(3.0, 3.0, 3.0)), cluster)
+    blocks = [Block(i, (HOSTS[i % 3],), 1_000_000) for i in range(9)]
+    prediction = m.predicted_figures(trace, {"as_is": trace.settings, "kmn": trace.settings}, ALL, [0, 1],
+                                     figures=("job_time",),
+                                     hooks={"kmn": lambda seed: [AnyKOfN(blocks, ALL, cluster, seed)]})
+    assert prediction.values["as_is"]["job_time"] == (2.0, 2.0)  # 4 tasks on h1's 2 slots: two waves
+    assert prediction.values["kmn"]["job_time"] == (1.0, 1.0)  # spread over the three hosts: one wave
+    assert prediction.ratio("kmn", "as_is", "job_time") == 0.5
+    assert all(t.preferred == ("h1",) for j in trace.jobs for t in j.stages[0].tasks)

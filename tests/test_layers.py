@@ -45,6 +45,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("pools",),
     ("runtime", "settings_file", "files", "registry", "plots", "procfs"),
     ("tomlread",),
+    ("mixes",),  # the composer's mix as data (numpy only), drawn by both the bench's workload and the model
     ("compat", "errors"),
 )
 

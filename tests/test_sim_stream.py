@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
 
 from spark_sched.errors import SettingsError
+from spark_sched.mixes import BENCH_BATCH_GAP_S, BENCH_STREAM_PERIOD_S, WORKLOAD_KINDS, WorkloadParams, generate
 from spark_sched.sim import JobSpec, SimCluster, SimSettings, StageSpec, TaskSpec, simulate
 from spark_sched.sim.controller import PriorityHook, class_pools
 from spark_sched.sim.scenarios import composer as mix
@@ -98,12 +100,9 @@ def test_controller_beats_fair_and_lb_stops_least(rows: dict[str, dict[str, floa
     assert rows["fair"]["preemptions"] == 0 and rows["fair"]["killed_task_s"] == 0
 
 
-def test_the_model_draws_the_bench_mix() -> None:
-    from spark_sched.workloads.mixed import WorkloadParams, generate
-
-    bench = generate(7, WorkloadParams(seconds=12.0, batch_gap_s=1.3, min_per_kind=4))
-    model = mix.generate(7, 12.0, 1.3, 1.0, min_per_kind=4)
-    assert [(j.at, j.kind, j.costs, j.natural) for j in bench] == [(j.at, j.kind, j.costs, j.natural) for j in model]
+def test_the_model_tells_the_composer_what_the_bench_tells_it() -> None:
+    for job in generate(7, WorkloadParams(seconds=12.0, batch_gap_s=1.3, min_per_kind=4)):
+        assert dataclasses.asdict(mix.job_features(job)) == job.features
 
 
 def test_slices_cut_as_parallelize_does() -> None:
@@ -116,6 +115,10 @@ def test_slices_cut_as_parallelize_does() -> None:
 
 def test_composer_scenario_rows_and_regret() -> None:
     report = mix.SCENARIO.run(10, 2, True, None)
+    gap, period = report.params["batch_gap_s"], report.params["stream_period_s"]
+    scale = 10 / mix.BENCH_SLOTS  # 10 hosts of 1 slot carry the load the bench's slots carry
+    assert (gap, period) == pytest.approx((BENCH_BATCH_GAP_S / scale, BENCH_STREAM_PERIOD_S / scale))
+    assert report.params["jobs"] == len(generate(2, WorkloadParams(4.0, gap, period)))
     rows = report.rows
     fixed = [v for v in rows if v.startswith("fixed_")]
     assert len(fixed) >= 2 and {"spark_default", "composer"} <= set(rows)
@@ -124,7 +127,7 @@ def test_composer_scenario_rows_and_regret() -> None:
     assert rows[best]["total_job_s"] == min(rows[v]["total_job_s"] for v in fixed)
     mine = rows["composer"]
     assert mine["regret_vs_best_fixed_s"] == pytest.approx(mine["total_job_s"] - rows[best]["total_job_s"])
-    assert all(math.isfinite(mine[f"job_s_{k}"]) for k in mix.KINDS)
+    assert all(math.isfinite(mine[f"job_s_{k}"]) for k in WORKLOAD_KINDS)
     choices = report.params["composer_choices"]
     assert set(choices["stream"]) <= {n.removeprefix("fixed_") for n in fixed}
-    assert mine["classes"] >= len(mix.KINDS)
+    assert mine["classes"] >= len(WORKLOAD_KINDS)

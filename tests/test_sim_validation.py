@@ -144,8 +144,8 @@ def _events() -> list[dict]:
 
     def task(sid: int, index: int, host: str, locality: str, seconds: float) -> dict:
         return {"Event": "SparkListenerTaskEnd", "Stage ID": sid, "Task End Reason": {"Reason": "Success"},
-                "Task Info": {"Task ID": sid * 10 + index, "Index": index, "Host": host, "Locality": locality, "Launch Time": 1000,
-                              "Finish Time": 1000 + int(seconds * 1000)},
+                "Task Info": {"Task ID": sid * 10 + index, "Index": index, "Host": host, "Locality": locality,
+                              "Launch Time": 1000, "Finish Time": 1000 + int(seconds * 1000)},
                 "Task Metrics": {"Input Metrics": {"Bytes Read": 4_000_000}}}
 
     def end(job: int, at: int) -> dict:

@@ -1,6 +1,9 @@
 """A mixed, sporadic, never-repeating workload for the composer's bench and tests (seeded, so variants compare).
 
-Four kinds of job, each a list of per-record sleep costs run as Python tasks
+The jobs are drawn by `spark_sched.mixes` (`Job`, `WorkloadParams`,
+`generate`, re-exported here), the same draws the scheduling model's
+`composer` scenario runs; this module runs them on Spark. Four kinds of job,
+each a list of per-record sleep costs run as Python tasks
 (`sc.parallelize(costs, partitions).map(sleep)`; parallelize cuts contiguous
 slices, so where the costs sit decides the skew), each a shape Spark users meet:
 
@@ -26,84 +29,29 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import numpy as np
 from pyspark import InheritableThread
+
+from spark_sched.mixes import (
+    BATCH_KINDS,
+    RECORD_BYTES,
+    SMALL_FILE_BYTES,
+    WORKLOAD_KINDS,
+    Job,
+    WorkloadParams,
+    generate,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from spark_sched.composer.scope import Composer
 
-WORKLOAD_KINDS = ("tiny", "medium", "skewed", "stream")
-BATCH_KINDS = WORKLOAD_KINDS[:3]
-RECORD_BYTES = 1 << 20  # nominal input per record, for the classifier's input-size bucket
-SMALL_FILE_BYTES = 256 << 10  # a tiny job's records are small files
-
-
-@dataclass(frozen=True)
-class Job:
-    """One job of the workload: when it arrives (s from the start), its kind, its records' costs (s)."""
-
-    at: float
-    kind: str
-    costs: tuple[float, ...]
-    natural: int
-
-    @property
-    def work_ms(self) -> float:
-        return 1000.0 * sum(self.costs)
-
-    @property
-    def features(self) -> dict[str, Any]:
-        high = self.kind == "stream"
-        return {"priority": "high" if high else "low", "kind": "stream" if high else "batch",
-                "input_bytes": len(self.costs) * (SMALL_FILE_BYTES if self.kind == "tiny" else RECORD_BYTES),
-                "partitions": self.natural, "name": self.kind}
-
-
-@dataclass(frozen=True)
-class WorkloadParams:
-    seconds: float = 20.0
-    batch_gap_s: float = 1.3
-    stream_period_s: float = 1.0
-    min_per_kind: int = 0  # generate until every kind has at least this many jobs (the composer's warm-up)
-
-
-def generate(seed: int, params: WorkloadParams) -> list[Job]:
-    """The seeded job sequence: batch jobs at Poisson arrivals, the stream at a fixed period."""
-    rng = np.random.default_rng(seed)
-    jobs: list[Job] = []
-    t = 0.0
-    deck: list[str] = []  # batch kinds are dealt in shuffled rounds, so every run holds them in near-equal numbers
-    while t < params.seconds or _short(jobs, params.min_per_kind, BATCH_KINDS):
-        t += float(rng.exponential(params.batch_gap_s))
-        deck = deck or [str(k) for k in rng.permutation(BATCH_KINDS)]
-        jobs.append(_batch(t, deck.pop(), rng))
-    end = max(t, params.seconds)
-    k = 0
-    while k * params.stream_period_s < end or _short(jobs, params.min_per_kind, ("stream",)):
-        costs = tuple(float(c) for c in rng.uniform(0.04, 0.06, 3))
-        jobs.append(Job(k * params.stream_period_s + 0.5, "stream", costs, 3))
-        k += 1
-    return sorted(jobs, key=lambda j: j.at)
-
-
-def _short(jobs: list[Job], minimum: int, kinds: tuple[str, ...]) -> bool:
-    return any(sum(1 for j in jobs if j.kind == kind) < minimum for kind in kinds)
-
-
-def _batch(at: float, kind: str, rng: np.random.Generator) -> Job:
-    if kind == "tiny":
-        n = int(rng.integers(64, 129))
-        return Job(at, kind, tuple(float(c) for c in rng.uniform(0.004, 0.006, n)), n)
-    if kind == "medium":
-        n = int(rng.integers(6, 11))
-        return Job(at, kind, tuple(float(c) for c in rng.uniform(0.25, 0.35, n)), n)
-    light = [float(c) for c in rng.uniform(0.08, 0.12, int(rng.integers(6, 10)))]
-    heavy = [float(c) for c in rng.uniform(0.8, 1.2, 3)]
-    return Job(at, kind, tuple(light + heavy), 2)
+__all__ = [
+    "BATCH_KINDS", "RECORD_BYTES", "SMALL_FILE_BYTES", "WORKLOAD_KINDS", "Job", "Outcome", "RunResult", "Runner",
+    "WorkloadParams", "generate", "run_composed", "run_plain", "run_workload",
+]
 
 
 @dataclass

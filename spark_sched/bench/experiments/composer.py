@@ -46,6 +46,7 @@ import numpy as np
 from spark_sched.bench.application import BenchApplication
 from spark_sched.bench.base import BenchContext, TargetSpec
 from spark_sched.bench.experiments._common import absolute, paired, ratio
+from spark_sched.mixes import BENCH_BATCH_GAP_S
 from spark_sched.workloads.mixed import WORKLOAD_KINDS, Job, Outcome, RunResult, WorkloadParams
 
 FIXED = ("natural", "coarse", "fine", "stream_first")
@@ -88,7 +89,7 @@ class ComposerExperiment:
         profiles = load_compositions(toolkit_compositions_file())
         self.comp = composer(self.spark, profiles, state_dir=self.app.state_dir / "learning", seed=SEED)
         self.fixed = composer(self.spark, profiles, state_dir=self.app.state_dir / "fixed", learn=False)
-        self.params = WorkloadParams(seconds=6.0 if ctx.quick else 10.0, batch_gap_s=1.6)
+        self.params = WorkloadParams(seconds=6.0 if ctx.quick else 10.0, batch_gap_s=BENCH_BATCH_GAP_S)
         per_class = 8 if ctx.quick else 14
         self.spark.sparkContext.parallelize(range(WORKERS * 4), WORKERS * 4).count()  # start Python workers
         started = time.monotonic()

@@ -102,6 +102,7 @@ from spark_sched.bench.experiments.locality import REPLICATION, placement_counts
 from spark_sched.bench.experiments.locality import _params as locality_params
 from spark_sched.bench.experiments.pools import FLAT, PoolsExperiment
 from spark_sched.locality import LocalityWait, recommend_locality_wait
+from spark_sched.mixes import BENCH_BATCH_GAP_S
 from spark_sched.pools.context import POOL_PROPERTY, local_property
 from spark_sched.pools.toml_io import dump_toml
 from spark_sched.priority.classes import DEFAULT_CLASSES, HIGH, LOW, fair_conf, write_pool_file
@@ -139,7 +140,7 @@ def _params(quick: bool) -> dict[str, Any]:
         "stream_every_s": 0.5, "stream_jobs": 6 if quick else 14, "stream_tasks": 2, "stream_task_ms": 100,
         **hot, "hot_cache_slow_s": 1.0,  # enough to pile the blocks on the hot host, half the locality bench's
         "kmn_k": 6, "kmn_jobs": 4 if quick else 8, "kmn_task_s": 0.4,
-        "mix_seconds": 6.0 if quick else 10.0, "mix_batch_gap_s": 1.6, "mix_seed": 12,
+        "mix_seconds": 6.0 if quick else 10.0, "mix_batch_gap_s": BENCH_BATCH_GAP_S, "mix_seed": 12,
     }
 
 
@@ -189,8 +190,9 @@ def _open_loop(jobs: list[tuple[float, Callable[[], None]]]) -> None:
 class SimValidation:
     name = "sim_validation"
     description = ("Real runs (FIFO vs FAIR pools, locality wait 0 / 3 s / recommended on a hot host, a stream "
-                   "beside a batch job) replayed in the scheduling model: job-time error <= 10%, locality gap "
-                   "<= 0.05, every ratio's direction right")
+                   "beside a batch job, pre-selected samples vs KMN's choice, the composer's mix with and without "
+                   "compositions) replayed in the scheduling model: job-time error <= 10%, locality gap <= 0.05, "
+                   "every ratio's direction right")
     variants = tuple(APPS)
 
     def __init__(self) -> None:

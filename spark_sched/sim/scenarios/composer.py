@@ -1,16 +1,17 @@
 """Emergent scheduling: the composer's mixed workload, under each fixed composition and under the composer itself.
 
-The mix is the composer bench's (`spark_sched.workloads.mixed`, drawn here with
-the same seeded draws, since the model may not import workloads): tiny jobs of
-64-128 small files of ~5 ms, one partition each; medium jobs of 6-10 records of
-~300 ms; skewed jobs whose 3 heavy records (~1 s) sit in the last of 2 input
-partitions; a HIGH micro-batch of 3 records of ~50 ms. The bench runs it on 3
-slots (3 workers x 1 core) at one batch job per 1.6 s and one micro-batch per
-second; here the cluster has one slot per host and the arrivals are that much
-faster, so every slot carries the bench's load. A job becomes one stage whose
-tasks are the contiguous slices `parallelize` cuts, each costing its records'
-time plus `TASK_OVERHEAD_S` (the per-task cost that makes the tiny jobs'
-natural partitioning slow on the bench).
+The mix is the composer bench's, drawn by `spark_sched.mixes`, the generator
+the bench's `spark_sched.workloads.mixed` runs on Spark, so a seed gives the
+model the bench's jobs: tiny jobs of 64-128 small files of ~5 ms, one
+partition each; medium jobs of 6-10 records of ~300 ms; skewed jobs whose 3
+heavy records (~1 s) sit in the last of 2 input partitions; a HIGH micro-batch
+of 3 records of ~50 ms. The bench runs it on 3 slots (3 workers x 1 core) at
+one batch job per `BENCH_BATCH_GAP_S` (1.6 s) and one micro-batch per
+`BENCH_STREAM_PERIOD_S` (1 s); here the cluster has one slot per host and the
+arrivals are that much faster, so every slot carries the bench's load. A job
+becomes one stage whose tasks are the contiguous slices `parallelize` cuts,
+each costing its records' time plus `TASK_OVERHEAD_S` (the per-task cost that
+makes the tiny jobs' natural partitioning slow on the bench).
 
 Compositions come from the toolkit's `conf/compositions.toml`, and what a
 composition does to a job is asked of its own plugins: the granularity plugin's
@@ -44,6 +45,7 @@ from spark_sched.composer.plugins.pool import DefaultPool, NamedPool
 from spark_sched.composer.plugins.sampling import NoSampling
 from spark_sched.composer.profiles import Composition, Compositions, load_compositions, toolkit_compositions_file
 from spark_sched.composer.state import ComposerState
+from spark_sched.mixes import BENCH_BATCH_GAP_S, BENCH_STREAM_PERIOD_S, WORKLOAD_KINDS, Job, WorkloadParams, generate
 from spark_sched.sim.cluster import SimCluster
 from spark_sched.sim.controller import class_pools
 from spark_sched.sim.scenarios.base import ScenarioReport
@@ -51,68 +53,16 @@ from spark_sched.sim.settings import SimSettings
 from spark_sched.sim.simulator import JobRun, Simulation
 from spark_sched.sim.workload import JobSpec, StageSpec, TaskSpec
 
-KINDS = ("tiny", "medium", "skewed", "stream")
-BATCH_KINDS = KINDS[:3]
 BENCH_SLOTS = 3  # the composer bench's cluster: 3 workers x 1 core
-BENCH_BATCH_GAP_S = 1.6
-BENCH_STREAM_PERIOD_S = 1.0
 TASK_OVERHEAD_S = 0.03  # launch, serialization and Python worker hand-off per task
-RECORD_BYTES = 1 << 20
-SMALL_FILE_BYTES = 256 << 10
 SEED = 12
 
 
-# -- the mix (spark_sched.workloads.mixed.generate's draws) -------------------------------------------------------
+# -- the mix (spark_sched.mixes, the bench's own draws) -----------------------------------------------------------
 
-@dataclass(frozen=True)
-class MixJob:
-    at: float
-    kind: str
-    costs: tuple[float, ...]
-    natural: int
-
-    @property
-    def features(self) -> JobFeatures:
-        high = self.kind == "stream"
-        return JobFeatures("high" if high else "low", "stream" if high else "batch",
-                           len(self.costs) * (SMALL_FILE_BYTES if self.kind == "tiny" else RECORD_BYTES),
-                           self.natural, self.kind)
-
-
-def generate(seed: int, seconds: float, batch_gap_s: float, stream_period_s: float,
-             min_per_kind: int = 0) -> list[MixJob]:
-    """The bench's seeded mix: batch kinds dealt in shuffled rounds at Poisson arrivals, the stream at a period."""
-    rng = np.random.default_rng(seed)
-    jobs: list[MixJob] = []
-    t = 0.0
-    deck: list[str] = []
-    while t < seconds or _short(jobs, min_per_kind, BATCH_KINDS):
-        t += float(rng.exponential(batch_gap_s))
-        deck = deck or [str(k) for k in rng.permutation(BATCH_KINDS)]
-        jobs.append(_batch(t, deck.pop(), rng))
-    end = max(t, seconds)
-    k = 0
-    while k * stream_period_s < end or _short(jobs, min_per_kind, ("stream",)):
-        costs = tuple(float(c) for c in rng.uniform(0.04, 0.06, 3))
-        jobs.append(MixJob(k * stream_period_s + 0.5, "stream", costs, 3))
-        k += 1
-    return sorted(jobs, key=lambda j: j.at)
-
-
-def _short(jobs: list[MixJob], minimum: int, kinds: tuple[str, ...]) -> bool:
-    return any(sum(1 for j in jobs if j.kind == kind) < minimum for kind in kinds)
-
-
-def _batch(at: float, kind: str, rng: np.random.Generator) -> MixJob:
-    if kind == "tiny":
-        n = int(rng.integers(64, 129))
-        return MixJob(at, kind, tuple(float(c) for c in rng.uniform(0.004, 0.006, n)), n)
-    if kind == "medium":
-        n = int(rng.integers(6, 11))
-        return MixJob(at, kind, tuple(float(c) for c in rng.uniform(0.25, 0.35, n)), n)
-    light = [float(c) for c in rng.uniform(0.08, 0.12, int(rng.integers(6, 10)))]
-    heavy = [float(c) for c in rng.uniform(0.8, 1.2, 3)]
-    return MixJob(at, kind, tuple(light + heavy), 2)
+def job_features(job: Job) -> JobFeatures:
+    """What the composer is told of the job, as the bench's `Composer.job(**job.features)` tells it."""
+    return JobFeatures(**job.features)
 
 
 def slices(costs: tuple[float, ...], partitions: int) -> list[float]:
@@ -137,7 +87,7 @@ def expressible(composition: Composition) -> bool:
     return pool_of(composition) is not None and isinstance(composition.sampling, NoSampling)
 
 
-def job_spec(job_id: int, job: MixJob, composition: Composition | None, slots: int, now: float) -> JobSpec:
+def job_spec(job_id: int, job: Job, composition: Composition | None, slots: int, now: float) -> JobSpec:
     """The job as Spark runs it under `composition` (None: Spark's default, the input's partitions, pool default)."""
     parts = job.natural if composition is None else composition.granularity.partitions(job.natural, slots)
     pool = "default" if composition is None else pool_of(composition) or "default"
@@ -182,12 +132,12 @@ class Learner:
         return sum(1 for c in self.state.classes.values() if c.settled)
 
 
-Chooser = Callable[[MixJob], Composition | None]
+Chooser = Callable[[Job], Composition | None]
 
 
 @dataclass
 class _Submitted:
-    job: MixJob
+    job: Job
     composition: str = ""
     job_class: str = ""
 
@@ -195,18 +145,18 @@ class _Submitted:
 class MixRunner:
     """Submits each job at its arrival under the composition chosen then, and feeds the learner its end."""
 
-    def __init__(self, sim: Simulation, jobs: list[MixJob], choose: Chooser | None, learner: Learner | None,
+    def __init__(self, sim: Simulation, jobs: list[Job], choose: Chooser | None, learner: Learner | None,
                  slots: int) -> None:
         self.sim, self.jobs, self.choose, self.learner, self.slots = sim, jobs, choose, learner, slots
         self.submitted: dict[int, _Submitted] = {}
         for job_id, job in enumerate(jobs):
             sim.at(job.at, lambda i=job_id, j=job: self._arrive(i, j))
 
-    def _arrive(self, job_id: int, job: MixJob) -> None:
+    def _arrive(self, job_id: int, job: Job) -> None:
         entry = self.submitted[job_id] = _Submitted(job)
         composition: Composition | None = None
         if self.learner is not None:
-            entry.job_class, entry.composition = self.learner.decide(job.features)
+            entry.job_class, entry.composition = self.learner.decide(job_features(job))
             composition = self.learner.compositions.profiles[entry.composition]
         elif self.choose is not None:
             composition = self.choose(job)
@@ -221,12 +171,12 @@ class MixRunner:
         if self.learner is None or job.outcome.status != "SUCCEEDED":
             return
         run_ms = 1000.0 * sum(t.compute_s for s in job.spec.stages for t in s.tasks)
-        self.learner.record(entry.job.features, entry.job_class, entry.composition, 1000.0 * job.outcome.duration,
+        self.learner.record(job_features(entry.job), entry.job_class, entry.composition, 1000.0 * job.outcome.duration,
                             run_ms, job.spec.task_count)
 
 
-def run_mix(jobs: list[MixJob], cluster: SimCluster, seed: int, choose: Chooser | None = None,
-            learner: Learner | None = None) -> list[tuple[MixJob, float, str]]:
+def run_mix(jobs: list[Job], cluster: SimCluster, seed: int, choose: Chooser | None = None,
+            learner: Learner | None = None) -> list[tuple[Job, float, str]]:
     """Run the mix; per job (in arrival order): the job, its time (s), the composition it ran under."""
     sim = Simulation(cluster, SimSettings(mode="FAIR", pools=class_pools()), seed)
     runner = MixRunner(sim, jobs, choose, learner, cluster.total_slots)
@@ -240,18 +190,18 @@ def run_mix(jobs: list[MixJob], cluster: SimCluster, seed: int, choose: Chooser 
 
 def fixed(compositions: Compositions, name: str) -> Chooser:
     """Every job under `name`; a job of a priority it does not apply to runs its class's prior (the bench's rule)."""
-    def choose(job: MixJob) -> Composition:
-        features = job.features
+    def choose(job: Job) -> Composition:
+        known = job_features(job)
         profile = compositions.profiles[name]
-        if features.priority in profile.applies_to:
+        if known.priority in profile.applies_to:
             return profile
-        return compositions.profiles[compositions.prior(features.priority, features.kind)]
+        return compositions.profiles[compositions.prior(known.priority, known.kind)]
     return choose
 
 
-def _row(outcomes: list[tuple[MixJob, float, str]]) -> dict[str, float]:
+def _row(outcomes: list[tuple[Job, float, str]]) -> dict[str, float]:
     row: dict[str, float] = {}
-    for kind in KINDS:
+    for kind in WORKLOAD_KINDS:
         times = np.array([t for j, t, _ in outcomes if j.kind == kind])
         row[f"job_s_{kind}"] = float(times.mean()) if len(times) else math.nan
     all_times = np.array([t for _, t, _ in outcomes])
@@ -276,14 +226,14 @@ class ComposerScenario:
         cluster = SimCluster.uniform(hosts, 1, max(1, hosts // 10))
         scale = cluster.total_slots / BENCH_SLOTS
         gap, period = BENCH_BATCH_GAP_S / scale, BENCH_STREAM_PERIOD_S / scale
-        jobs = generate(seed, 4.0 if quick else 10.0, gap, period)
+        jobs = generate(seed, WorkloadParams(4.0 if quick else 10.0, gap, period))
         names = [n for n, c in compositions.profiles.items() if expressible(c)]
-        results: dict[str, list[tuple[MixJob, float, str]]] = {}
+        results: dict[str, list[tuple[Job, float, str]]] = {}
         for name in names:
             results[f"fixed_{name}"] = run_mix(jobs, cluster, seed, fixed(compositions, name))
         results["spark_default"] = run_mix(jobs, cluster, seed, lambda job: None)
         learner = Learner(compositions, np.random.default_rng(SEED))
-        warm = generate(seed * 1000 + 1, 0.0, gap, period, min_per_kind=8 if quick else 14)
+        warm = generate(seed * 1000 + 1, WorkloadParams(0.0, gap, period, min_per_kind=8 if quick else 14))
         run_mix(warm, cluster, seed, learner=learner)
         explored_before = learner.explored
         results["composer"] = run_mix(jobs, cluster, seed, learner=learner)
@@ -308,10 +258,10 @@ class ComposerScenario:
 
 
 def _best_per_kind(rows: dict[str, dict[str, float]], fixed_variants: list[str]) -> dict[str, str]:
-    return {kind: min(fixed_variants, key=lambda v: rows[v][f"job_s_{kind}"]) for kind in KINDS}
+    return {kind: min(fixed_variants, key=lambda v: rows[v][f"job_s_{kind}"]) for kind in WORKLOAD_KINDS}
 
 
-def _regret(rows: dict[str, dict[str, float]], results: dict[str, list[tuple[MixJob, float, str]]],
+def _regret(rows: dict[str, dict[str, float]], results: dict[str, list[tuple[Job, float, str]]],
             fixed_variants: list[str], best: str) -> None:
     """Regret of the composer: total vs the best fixed composition, and per class vs that class's best fixed one."""
     mine = rows["composer"]
@@ -321,7 +271,7 @@ def _regret(rows: dict[str, dict[str, float]], results: dict[str, list[tuple[Mix
         mine[f"regret_s_{kind}"] = float(sum(a[1] - b[1] for a, b in paired if a[0].kind == kind))
 
 
-def _choices(outcomes: list[tuple[MixJob, float, str]]) -> dict[str, dict[str, int]]:
+def _choices(outcomes: list[tuple[Job, float, str]]) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
     for job, _, name in outcomes:
         per = out.setdefault(job.kind, {})
@@ -345,7 +295,7 @@ def _comparison(rows: dict[str, dict[str, float]], best: str) -> list[dict[str, 
     ]
 
 
-def _plot_regret(results: dict[str, list[tuple[MixJob, float, str]]], rows: dict[str, dict[str, float]],
+def _plot_regret(results: dict[str, list[tuple[Job, float, str]]], rows: dict[str, dict[str, float]],
                  fixed_variants: list[str], path: Path) -> Path:
     from spark_sched.plots import figure
 

@@ -19,8 +19,11 @@ from spark_sched.measure.schema import (
     EXTRA_AGGREGATES,
     LOCALITY_LEVELS,
     METRICS,
+    NS_METRICS,
+    NS_PER_MS,
     STAGE_COLUMNS,
     TASK_COLUMNS,
+    ns_key,
     user_tags,
 )
 
@@ -97,6 +100,10 @@ def test_aggregate_sums_successful_tasks_with_sparkmeasure_names(schema_run) -> 
     for name in METRICS:
         if name == "resultSize":  # sparkMeasure keeps the largest stage total here
             assert agg[name] == tasks.groupby("stageId")[name].sum().max() > 0
+        elif name in NS_METRICS:  # summed in ns, converted once: the tasks' floored ms, plus under 1 ms a task
+            ns = sum(t[ns_key(name)] for t in schema_run.records.tasks if t["status"] == "SUCCESS")
+            assert agg[name] == ns // NS_PER_MS, name
+            assert tasks[name].sum() <= agg[name] < tasks[name].sum() + len(tasks), name
         else:
             assert agg[name] == tasks[name].sum(), name
     assert agg["executorRunTime"] > 0 and agg["recordsRead"] >= 5000

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
+from spark_sched.cli.jsonout import echo_json
 from spark_sched.cluster import LocalCluster
 from spark_sched.config import default_state_dir
 from spark_sched.testbed import ShapedCluster, cross_rack_bytes, is_shaped, require_tools
@@ -58,7 +58,7 @@ def status(as_json: bool, state_dir: Path | None) -> None:
     """Master URL and each worker's host, rack, pid and liveness."""
     info = _cluster(state_dir).status()
     if as_json:
-        click.echo(json.dumps({"master": info["master"], "workers": info["workers"]}))
+        echo_json({"master": info["master"], "workers": info["workers"]})
         return
     if not info["running"]:
         click.echo("no cluster running")
@@ -93,7 +93,7 @@ def links(as_json: bool, state_dir: Path | None) -> None:
     local = _cluster(state_dir)
     rows = local.links() if isinstance(local, ShapedCluster) else []
     if as_json:
-        click.echo(json.dumps({"links": rows, "cross_rack_bytes": cross_rack_bytes(rows)}))
+        echo_json({"links": rows, "cross_rack_bytes": cross_rack_bytes(rows)})
         return
     if not rows:
         click.echo("no shaped testbed running (start one with `spark-sched cluster up --shaped`)")

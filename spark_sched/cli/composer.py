@@ -7,7 +7,6 @@ in one line and left where it is.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from spark_sched.cli.jsonout import echo_json
 from spark_sched.composer.bandit import summary
 from spark_sched.composer.errors import ComposerStateError
 from spark_sched.composer.state import FILE_NAME, ComposerState, load_state, state_path
@@ -91,7 +91,7 @@ def show(state: Path | None, as_json: bool) -> None:
         raise ComposerStateError(f"composer state {file} does not exist (no job has run under the composer there)")
     rows = report(load_state(file, keep_aside=False))
     if as_json:
-        click.echo(json.dumps({"state": str(file), "classes": rows}, indent=2))
+        echo_json({"state": str(file), "classes": rows}, indent=2)
         return
     console = Console()
     if not console.is_terminal:  # piped: do not squeeze class keys into 80 columns

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
 from typing import Any
 
 import click
 
+from spark_sched.cli.jsonout import echo_json
+from spark_sched.figures import cell, json_figure
 from spark_sched.locality import LEVELS, LocalityError, achieved_locality, inputs_from_tasks, recommend_locality_wait
 from spark_sched.locality.advise import advice_text, advise, pooled_miss
 from spark_sched.locality.history import load_app
 from spark_sched.locality.stages import app_stage_runs
+from spark_sched.sparkversions import settings_for, timer_reset_note
+
+NO_PREFERENCE = "no task had a locality preference (all NO_PREF)"
 
 
 @click.group()
@@ -21,12 +24,13 @@ def locality() -> None:
 
 
 def _from_log(path: Path) -> dict[str, Any]:
-    """M, L, N, T (all tasks) and the miss cost (located stages) of a past run."""
+    """M, L, N, T (all tasks) and the miss cost (located stages) of a past run, and the Spark it ran on."""
     app = load_app(path)
     measured = inputs_from_tasks(app.tasks)
     miss = pooled_miss(app_stage_runs(app))
     if miss is not None:
         measured["miss_seconds"] = max(0.0, miss)
+    measured["spark_version"] = app.spark_version
     return measured
 
 
@@ -61,6 +65,7 @@ def recommend(
 ) -> None:
     """Print spark.locality.wait.process/node/rack by the cost of a miss (or for a target), and the prediction."""
     given = {"nodes": nodes, "slots_per_node": slots_per_node, "tasks": tasks, "task_seconds": task_seconds}
+    measured: dict[str, Any] = {}
     if from_eventlog is not None:
         measured = _from_log(from_eventlog)
         given = {k: v if v is not None else measured[k] for k, v in given.items()}
@@ -77,10 +82,15 @@ def recommend(
         miss_seconds=miss_seconds,
         **given,  # type: ignore[arg-type]
     )
+    conf, version_note = rec.wait.spark_conf(), ""
+    if from_eventlog is not None:  # only settings the run's Spark has, and what it does instead of the others
+        version = measured["spark_version"]
+        conf, version_note = settings_for(version, conf), timer_reset_note(version)
     if as_json:
-        click.echo(json.dumps(rec.to_json()))
+        document = {**rec.to_json(), "spark_conf": conf}
+        echo_json({**document, "version_note": version_note} if from_eventlog is not None else document)
         return
-    for key, value in rec.wait.spark_conf().items():
+    for key, value in conf.items():
         click.echo(f"{key}={value}")
     inputs = rec.inputs
     why = f"P={inputs['miss_seconds']:.3g}s" if rec.mode == "cost" else f"target {inputs['target']}"
@@ -90,6 +100,8 @@ def recommend(
         f"(M={inputs['nodes']} L={inputs['slots_per_node']} R={inputs['replication']} N={inputs['tasks']} "
         f"T={inputs['task_seconds']:.3g}s, {rec.mode} mode, {why})"
     )
+    if version_note:
+        click.echo(f"# note: {version_note}")
 
 
 @locality.command("advise")
@@ -97,23 +109,18 @@ def recommend(
 @click.option("--target", type=float, default=None, help="Reach this locality instead of minimising job time.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def advise_cmd(eventlog_path: Path, target: float | None, as_json: bool) -> None:
-    """spark.locality.wait* for an application's workload, from its own event log (any Spark 3/4 app's).
+    """spark.locality.wait* for an application's workload, from its own event log (any Spark app's).
 
     Reads task length, slots, locality by level and the cost of non-local tasks per
     stage, and prints the waits that minimise expected job time, with the predicted
-    locality and job-time change.
+    locality and job-time change. Only settings the log's Spark version has are named.
     """
     result = advise(load_app(eventlog_path), target)
     if as_json:
-        click.echo(json.dumps(result.to_json(), default=_json_default))
+        echo_json(result.to_json())
         return
     for line in advice_text(result):
         click.echo(line)
-
-
-def _json_default(value: Any) -> Any:
-    number = float(value)
-    return None if math.isnan(number) else number
 
 
 @locality.command()
@@ -128,16 +135,24 @@ def report(eventlog_path: Path, as_json: bool) -> None:
         "application": achieved_locality(tasks, None).to_dict(orient="records")[0],
     }
     if as_json:
-        click.echo(json.dumps(levels, default=float))
+        echo_json({kind: [_strict(r) for r in rows] if isinstance(rows, list) else _strict(rows)
+                   for kind, rows in levels.items()})
         return
     header = f"{'':<12} {'tasks':>6} " + " ".join(f"{level:>13}" for level in LEVELS) + f" {'local':>7}"
     click.echo(header)
-    for kind, key in (("stages", "stageId"), ("jobs", "jobId")):
-        for row in levels[kind]:
-            click.echo(_row(f"{kind[:-1]} {row[key]}", row))
-    click.echo(_row("application", levels["application"]))
+    rows = [(f"{kind[:-1]} {row[key]}", row) for kind, key in (("stages", "stageId"), ("jobs", "jobId"))
+            for row in levels[kind]]
+    for label, row in [*rows, ("application", levels["application"])]:
+        click.echo(_row(label, row))
+    if any(_strict(row)["local_fraction"] is None for _, row in rows):
+        click.echo(f"(-: {NO_PREFERENCE})")
+
+
+def _strict(row: dict[str, Any]) -> dict[str, Any]:
+    """A row with its local share as null and the reason beside it when no task had a preference."""
+    return {**row, **json_figure("local_fraction", row["local_fraction"], NO_PREFERENCE)}
 
 
 def _row(label: str, row: dict[str, Any]) -> str:
     shares = " ".join(f"{row[level]:>13.3f}" for level in LEVELS)
-    return f"{label:<12} {row['tasks']:>6} {shares} {row['local_fraction']:>7.3f}"
+    return f"{label:<12} {row['tasks']:>6} {shares} {cell(row['local_fraction'], '.3f', 7)}"

@@ -7,7 +7,6 @@ with warnings.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from spark_sched.cli.jsonout import echo_json
 from spark_sched.cluster import LocalCluster
 from spark_sched.config import load_settings
 from spark_sched.files import write_atomically
@@ -134,7 +134,7 @@ def show(file: Path, as_json: bool, cores: int | None, master: str | None) -> No
     flat = flatten(tree)
     if as_json:
         spark = {p.name: {"mode": p.mode, "weight": p.weight, "minShare": p.min_share} for p in flat.leaves}
-        click.echo(json.dumps({"leaves": flat.shares(), "spark_pools": spark, "max_error": flat.max_error}))
+        echo_json({"leaves": flat.shares(), "spark_pools": spark, "max_error": flat.max_error})
         return
     for line in _table(tree, flat):
         click.echo(line)

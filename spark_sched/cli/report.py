@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
+from spark_sched.cli.jsonout import echo_json
 from spark_sched.locality.check import report_section
 from spark_sched.locality.history import LocalityScan
 from spark_sched.measure import eventlog
@@ -29,6 +29,6 @@ def report(eventlog_path: Path, as_json: bool, tag_prefix: str | None, csv_dir: 
         write_csv(records, csv_dir)
     locality_lines, locality_rows = report_section(log, locality)
     if as_json:
-        click.echo(json.dumps({**json_report(records, tag_prefix), "localityCheck": locality_rows}, indent=2))
+        echo_json({**json_report(records, tag_prefix), "localityCheck": locality_rows}, indent=2)
         return
     click.echo(text_report(records, tag_prefix) + "\n" + "\n".join(locality_lines) + "\n", nl=False)

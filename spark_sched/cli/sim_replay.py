@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
 import click
 
+from spark_sched.cli.jsonout import echo_json
 from spark_sched.sim.replay import DEFAULT_SEEDS, Comparison, whatif_settings
 from spark_sched.sim.replay import replay as replay_trace
 from spark_sched.sim.trace import load_trace
@@ -38,7 +38,7 @@ def replay(eventlog: Path, pools: Path | None, locality_wait: float | None, mode
     settings = whatif_settings(trace.settings, pools, locality_wait, mode, legacy_reset) if overrides else None
     comparison = replay_trace(trace, settings, seeds=seeds)
     if as_json:
-        click.echo(json.dumps(comparison.to_json(), indent=2, allow_nan=False))
+        echo_json(comparison.to_json(), indent=2)
     else:
         click.echo(render(comparison))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
@@ -12,6 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from spark_sched.cli.jsonout import echo_json, json_text
 from spark_sched.sim.scenarios import ScenarioReport, get, scenarios
 from spark_sched.sim.scenarios.pages import cell, fill_pages
 
@@ -76,10 +76,10 @@ def run(scenario: str, hosts: int, seed: int, quick: bool, out_dir: Path, as_jso
     document = strict({**report.to_json(), "quick": quick, "wall_s": seconds})
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{report.scenario}.json"
-    path.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n")
+    path.write_text(json_text(document, indent=2) + "\n")
     filled = fill_pages(pages, out_dir) if pages else []
     if as_json:
-        click.echo(json.dumps(document, indent=2, allow_nan=False))
+        echo_json(document, indent=2)
         return
     console = Console()
     if not console.is_terminal:

@@ -9,24 +9,34 @@ expected total time (`cost.cost_aware_wait`), with the model's locality and time
 for it beside the run's own. Without a single non-local task in the log a miss's
 cost cannot be measured: the advice then keeps the run's waits and says how to
 measure it (or, asked for with a target, uses the target mode).
+
+The advice names only settings the run's Spark has (`sparkversions`): before 3.1
+there is no `legacyResetOnTaskLaunch`, and the advice says what that Spark does
+instead. Figures it cannot compute are null with a reason in JSON and "not
+available (reason)" in text, never NaN.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from spark_sched.locality.check import achieved_vs_predicted, wait_level
+from spark_sched.figures import cell, json_figure, missing, text_figure
+from spark_sched.locality.check import NO_PREFERENCE, achieved_vs_predicted, wait_level
 from spark_sched.locality.cost import SLACK, WAIT_STEP_S, application_seconds, cost_aware_wait
-from spark_sched.locality.history import AppLog, load_app
+from spark_sched.locality.history import AppLog, load_app, slots_text
 from spark_sched.locality.recommend import _check_target
 from spark_sched.locality.stages import StageRun, app_stage_runs
 from spark_sched.locality.waits import LocalityWait
+from spark_sched.sparkversions import UNKNOWN_REASON, SparkVersion, settings_for, timer_reset_note
 
 MAX_TARGET_WAIT_S = 60.0
+NO_STAGES = "no stage read cached or located data"
+NO_MISS = "no task ran away from its data, so a miss's cost cannot be measured"
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,9 @@ class Advice:
     stages: list[StageRun] = field(default_factory=list)
     checks: list[dict[str, Any]] = field(default_factory=list)
     note: str = ""
+    spark_version: SparkVersion | None = None
+    slots_inferred: bool = False
+    version_note: str = ""  # what the run's Spark does instead of a setting it lacks
 
     @property
     def predicted_change(self) -> float | None:
@@ -58,23 +71,42 @@ class Advice:
             return None
         return self.predicted_seconds / self.run_predicted_seconds - 1.0
 
+    def spark_conf(self) -> dict[str, str]:
+        """The advised settings that the run's Spark has (none it would not know)."""
+        return settings_for(self.spark_version, self.wait.spark_conf())
+
+    def reasons(self) -> dict[str, str]:
+        """Why each figure that can be missing is missing here."""
+        seconds = NO_STAGES if not self.stages else NO_MISS
+        local = NO_STAGES if not self.stages else NO_PREFERENCE
+        return {"miss_seconds": NO_MISS if self.stages else NO_STAGES, "predicted_locality": NO_STAGES,
+                "run_predicted_locality": NO_STAGES, "run_locality": local, "predicted_seconds": seconds,
+                "run_predicted_seconds": seconds, "predicted_change": seconds}
+
     def to_json(self) -> dict[str, Any]:
+        """Strict JSON: every figure the log cannot give is null with `<figure>_reason` beside it."""
+        figures: dict[str, Any] = {}
+        for key, reason in self.reasons().items():
+            figures.update(json_figure(key, getattr(self, key), reason))
+        version = self.spark_version.text if self.spark_version else None
         return {
-            "application": self.app_id, "mode": self.mode, "level": self.level,
-            "spark_conf": self.wait.spark_conf(), "wait_seconds": asdict(self.wait),
+            "application": self.app_id, **json_figure("spark_version", version, UNKNOWN_REASON),
+            "mode": self.mode, "level": self.level,
+            "spark_conf": self.spark_conf(), "wait_seconds": asdict(self.wait),
             "run_wait_seconds": asdict(self.run_wait),
-            "nodes": self.nodes, "slots": self.slots, "replication": self.replication,
-            "miss_seconds": self.miss_seconds,
-            "predicted_locality": self.predicted_locality, "run_locality": self.run_locality,
-            "run_predicted_locality": self.run_predicted_locality,
-            "predicted_seconds": self.predicted_seconds, "run_predicted_seconds": self.run_predicted_seconds,
-            "predicted_change": self.predicted_change,
+            "nodes": self.nodes, "slots": self.slots, "slots_inferred": self.slots_inferred,
+            "replication": self.replication, **figures,
             "stages": [s.to_json() for s in self.stages], "achieved_vs_predicted": self.checks, "note": self.note,
+            "version_note": self.version_note,
         }
 
 
 def _weighted(values: list[float], weights: list[int]) -> float:
-    return float(np.average(values, weights=weights)) if weights and sum(weights) else float("nan")
+    """The weighted mean of the finite values; NaN when there is none (the caller says why)."""
+    pairs = [(v, w) for v, w in zip(values, weights, strict=True) if math.isfinite(v) and w]
+    if not pairs:
+        return float("nan")
+    return float(np.average([v for v, _ in pairs], weights=[w for _, w in pairs]))
 
 
 def pooled_miss(runs: list[StageRun]) -> float | None:
@@ -137,6 +169,8 @@ def advise(app: AppLog, target: float | None = None, slack: float = SLACK) -> Ad
         run_predicted_locality=_locality_at(app, runs, run_wait) if runs else float("nan"),
         run_locality=_weighted([r.local_fraction for r in runs], [r.tasks for r in runs]),
         predicted_seconds=seconds[0], run_predicted_seconds=seconds[1], stages=runs, checks=checks, note=note,
+        spark_version=app.spark_version, slots_inferred=app.slots_inferred,
+        version_note=timer_reset_note(app.spark_version) if advised.reset_on_launch else "",
     )
 
 
@@ -147,22 +181,32 @@ def advise_eventlog(path: str | Path, target: float | None = None) -> Advice:
 
 def advice_text(advice: Advice) -> list[str]:
     """The advice as `spark-sched locality advise` prints it: conf lines, then '#' lines of evidence."""
-    lines = [f"{key}={value}" for key, value in advice.wait.spark_conf().items()]
+    reasons = advice.reasons()
+    lines = [f"{key}={value}" for key, value in advice.spark_conf().items()]
     run = advice.run_wait.at(advice.level)
     miss = "not measured" if advice.miss_seconds is None else f"{advice.miss_seconds:.3f}s"
-    lines.append(f"# {advice.app_id}: {len(advice.stages)} located stage(s), M={advice.nodes} hosts, "
-                 f"S={advice.slots} slots, R={advice.replication}, miss penalty {miss} ({advice.mode} mode)")
-    lines.append(f"# run: {advice.level} wait {run * 1000:.0f}ms, locality {advice.run_locality:.3f} "
-                 f"(model {advice.run_predicted_locality:.3f})")
+    version = f"Spark {advice.spark_version}" if advice.spark_version else "Spark version not in the log"
+    slots = slots_text(advice.slots, advice.slots_inferred)
+    lines.append(f"# {advice.app_id} ({version}): {len(advice.stages)} located stage(s), M={advice.nodes} hosts, "
+                 f"{slots}, R={advice.replication}, miss penalty {miss} ({advice.mode} mode)")
+    run_locality = text_figure(advice.run_locality, ".3f", reasons["run_locality"])
+    if not missing(advice.run_predicted_locality):  # missing only with no located stage, as run_locality then is
+        run_locality += f" (model {advice.run_predicted_locality:.3f})"
+    lines.append(f"# run: {advice.level} wait {run * 1000:.0f}ms, locality {run_locality}")
     change = advice.predicted_change
     change_text = "" if change is None else f", job time {change:+.1%} vs the run's wait (model)"
+    predicted = text_figure(advice.predicted_locality, ".3f", reasons["predicted_locality"])
     lines.append(f"# advised: {advice.level} wait {advice.wait.at(advice.level) * 1000:.0f}ms, predicted locality "
-                 f"{advice.predicted_locality:.3f}{change_text}")
+                 f"{predicted}{change_text}")
     lines.append(f"# {'stage':>5} {'tasks':>6} {'T s':>7} {'miss s':>7} {'achieved':>9} {'predicted':>9}")
     for stage, check in zip(advice.stages, advice.checks, strict=True):
-        stage_miss = "-" if stage.miss_seconds is None else f"{stage.miss_seconds:.3f}"
-        lines.append(f"# {stage.stage_id:>5} {stage.tasks:>6} {stage.task_seconds:>7.3f} {stage_miss:>7} "
-                     f"{check['achieved']:>9.3f} {check['predicted']:>9.3f}")
+        lines.append(f"# {stage.stage_id:>5} {stage.tasks:>6} {stage.task_seconds:>7.3f} "
+                     f"{cell(stage.miss_seconds, '.3f', 7)} {cell(check['achieved'], '.3f', 9)} "
+                     f"{check['predicted']:>9.3f}")
+    if any(check["achieved"] is None for check in advice.checks):
+        lines.append(f"# (-: {NO_PREFERENCE})")
     if advice.note:
         lines.append(f"# note: {advice.note}")
+    if advice.version_note:
+        lines.append(f"# note: {advice.version_note}")
     return lines

@@ -1,21 +1,26 @@
-"""One application's event log, as the locality advice needs it (any Spark 3/4 application's log).
+"""One application's event log, as the locality advice needs it (any Spark application's log).
 
 Tasks come from measurement's reader (`spark_sched.measure.eventlog`: single files
-and rolled directories, zstd or plain). `LocalityScan`, fed by that reader in the
-same pass, picks what the records do not keep: the Spark properties the run had
-(its waits), the executors and their cores (the slots), which stages read a
-persisted RDD that an earlier stage had computed (the stages whose tasks had a
-place to be), and whether the log is whole.
+and rolled directories, zstd or plain), with the Spark version the log names.
+`LocalityScan`, fed by that reader in the same pass, picks what the records do not
+keep: the Spark properties the run had (its waits), the executors and their cores
+(the slots), which stages read a persisted RDD that an earlier stage had computed
+(the stages whose tasks had a place to be), and whether the log is whole. A log
+without executor events (local mode on old Spark) gives its slots as the most
+tasks that ran at once, and says they are inferred.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from spark_sched.errors import SparkSchedError
+from spark_sched.locality.achieved import peak_concurrency
 from spark_sched.locality.waits import LocalityError, LocalityWait, waits_from_conf
+from spark_sched.sparkversions import SparkVersion, parse
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,16 +39,32 @@ class AppLog:
     executors: dict[str, tuple[str, int]]  # executor id -> (host, cores)
     cached_stages: set[int] = field(default_factory=set)
     replication: int = 1
+    spark_version: SparkVersion | None = None  # None: the log does not name it
 
     @property
     def waits(self) -> LocalityWait:
         return waits_from_conf(self.conf)
 
     @property
+    def slots_inferred(self) -> bool:
+        """No executor events in the log (local mode on old Spark): the slots come from what ran at once."""
+        return not self.executors
+
+    @cached_property
     def slots(self) -> int:
-        """Task slots: the executors' cores over `spark.task.cpus` (every executor the log saw added)."""
+        """Task slots: the executors' cores over `spark.task.cpus` (every executor the log saw added).
+
+        Without executor events, the most tasks that ran at once: a run cannot have had fewer
+        slots than that, and its tasks are the only trace of them the log keeps.
+        """
+        if self.slots_inferred:
+            return peak_concurrency(self.tasks)
         per_task = max(1, int(str(self.conf.get("spark.task.cpus", "1")).strip() or 1))
         return max(1, sum(cores for _, cores in self.executors.values()) // per_task)
+
+    @property
+    def slots_text(self) -> str:
+        return slots_text(self.slots, self.slots_inferred)
 
     @property
     def hosts(self) -> int:
@@ -52,6 +73,11 @@ class AppLog:
         if not runners:
             runners = {host for host, _ in self.executors.values()} or set(self.tasks["host"])
         return max(1, len(runners))
+
+
+def slots_text(slots: int, inferred: bool) -> str:
+    """"S=8 slots", saying so when they were inferred from the tasks (a log without executor events)."""
+    return f"S={slots} slots" + (" (inferred: the most tasks running at once)" if inferred else "")
 
 
 @dataclass(frozen=True)
@@ -155,4 +181,5 @@ def app_log(log: EventLog, scan: LocalityScan) -> AppLog:
         raise LocalityError(f"EVENTLOG = '{given}' is not valid: it has no tasks; allowed: the log of a run that "
                             "ran tasks")
     executors = {k: v for k, v in facts.executors.items() if v[1] > 0}
-    return AppLog(given, log.records.app_id, tasks, facts.conf, executors, facts.cached_stages, facts.replication)
+    return AppLog(given, log.records.app_id, tasks, facts.conf, executors, facts.cached_stages, facts.replication,
+                  parse(log.records.spark_version))

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from spark_sched.figures import json_figure
 from spark_sched.locality.achieved import LOCAL_LEVELS, achieved_locality, level_name, miss_penalty, task_seconds
 from spark_sched.locality.cost import StageShape
 from spark_sched.locality.model import expected_locality, skips_for_wait
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from spark_sched.locality.history import AppLog
 
 PREFERENCE_LEVELS = ("NODE_LOCAL", "RACK_LOCAL")
+NO_LOCAL_SHARE = "no task of the stage had a locality preference (all NO_PREF)"
+NO_STAGE_MISS = "the stage has no successful task away from its data beside local ones to measure a miss by"
 
 
 @dataclass(frozen=True)
@@ -47,9 +50,10 @@ class StageRun:
         return expected_locality(nodes, replication, self.tasks, skips_for_wait(wait_seconds, self.task_seconds, slots))
 
     def to_json(self) -> dict[str, Any]:
+        """Strict JSON: a share or cost the stage cannot give is null with its reason beside it."""
         return {"stageId": self.stage_id, "tasks": self.tasks, "task_seconds": self.task_seconds,
-                "local_fraction": self.local_fraction, "levels": self.levels, "miss_seconds": self.miss_seconds,
-                "misses": self.misses}
+                **json_figure("local_fraction", self.local_fraction, NO_LOCAL_SHARE), "levels": self.levels,
+                **json_figure("miss_seconds", self.miss_seconds, NO_STAGE_MISS), "misses": self.misses}
 
 
 def located_stage_ids(tasks: pd.DataFrame, cached_stages: set[int]) -> list[int]:

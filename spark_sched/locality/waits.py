@@ -6,8 +6,9 @@ import math
 from dataclasses import dataclass
 
 from spark_sched.errors import SparkSchedError
+from spark_sched.sparkversions import LEGACY_RESET
 
-RESET_KEY = "spark.locality.wait.legacyResetOnTaskLaunch"
+RESET_KEY = LEGACY_RESET  # Spark 3.1 and later only (see `sparkversions`)
 WAIT_KEYS = ("spark.locality.wait", "spark.locality.wait.process", "spark.locality.wait.node",
              "spark.locality.wait.rack")
 

@@ -6,6 +6,10 @@ elapsedTime (first stage submitted to last stage completed) over the stages
 that ran. What
 sparkMeasure cannot see is added: killed and failed attempts (`wastedTaskTime`,
 their executor run time) and the share of successful tasks per locality level.
+Sums are taken in Spark's own units (ns for CPU and shuffle-write time) and
+converted once, so many short tasks do not each lose their fraction of a ms. A
+metric the source's Spark did not record (`Records.unrecorded`) has no value
+(None in the aggregate, an empty column in the frames), never a 0.
 """
 
 from __future__ import annotations
@@ -23,27 +27,33 @@ from spark_sched.measure.schema import (
     METRICS,
     STAGE_COLUMNS,
     TASK_COLUMNS,
+    from_native,
+    native,
 )
 
 PERCENTILES = (50, 95, 99)
 WASTED_STATUSES = ("KILLED", "FAILED")
 
 
-def _frame(rows: list[Record], columns: tuple[str, ...], order: list[str]) -> pd.DataFrame:
+def _frame(rows: list[Record], columns: tuple[str, ...], order: list[str],
+           unrecorded: dict[str, str] | None = None) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(columns))
     if rows:
         frame = frame.sort_values(order, kind="stable").reset_index(drop=True)
+    for name in unrecorded or {}:
+        if name in frame:
+            frame[name] = None  # Spark did not record it: no value rather than a 0
     return frame
 
 
 def tasks_frame(records: Records) -> pd.DataFrame:
     """One row per task attempt (any status), sparkMeasure's names plus status, locality, host, pool, tags."""
-    return _frame(records.tasks, TASK_COLUMNS, ["launchTime", "taskId"])
+    return _frame(records.tasks, TASK_COLUMNS, ["launchTime", "taskId"], records.unrecorded)
 
 
 def stages_frame(records: Records) -> pd.DataFrame:
     """One row per stage attempt that ran; metric columns are Spark's stage totals (all attempts' tasks)."""
-    return _frame(records.stages, STAGE_COLUMNS, ["stageId", "attemptId"])
+    return _frame(records.stages, STAGE_COLUMNS, ["stageId", "attemptId"], records.unrecorded)
 
 
 def jobs_frame(records: Records) -> pd.DataFrame:
@@ -94,10 +104,12 @@ def aggregate(records: Records) -> dict[str, Any]:
         "stageDuration": int(sum(s["stageDuration"] for s in records.stages)),
     }
     for name in METRICS:
-        if name in MAX_STAGE_METRICS:
+        if name in records.unrecorded:
+            result[name] = None
+        elif name in MAX_STAGE_METRICS:
             result[name] = _largest_stage_total(succeeded, name)
         else:
-            result[name] = sum(int(t.get(name) or 0) for t in succeeded)
+            result[name] = from_native(name, sum(native(t, name) for t in succeeded))
     result["numKilledTasks"] = sum(1 for t in wasted if t["status"] == "KILLED")
     result["numFailedTasks"] = sum(1 for t in wasted if t["status"] == "FAILED")
     result["wastedTaskTime"] = sum(wasted_time(t) for t in wasted)

@@ -23,6 +23,9 @@ class Records:
     source: str = "spark"
     app_id: str = ""
     notes: list[str] = field(default_factory=list)
+    spark_version: str = ""  # as the source names it ("2.1.0-SNAPSHOT"); "" when it does not
+    # metrics the source's Spark did not record -> what Spark calls them ("Executor CPU Time"): no value, not 0
+    unrecorded: dict[str, str] = field(default_factory=dict)
 
 
 def attribute_stages(jobs: list[Record]) -> dict[int, Record]:

@@ -2,7 +2,13 @@
 
 Task records come from `SparkListenerTaskEnd` (end reason, task info, task
 metrics), so killed and failed attempts are kept with their run time, as the
-REST API keeps them; stage figures are the sums of their tasks' metrics.
+REST API keeps them; stage figures are the sums of their tasks' metrics, taken in
+Spark's own units (ns for CPU and shuffle-write time) and converted once, as Spark
+sums them into the stage totals it writes itself.
+
+Logs of any Spark are read: the version comes from the first event, and a metric
+the run's Spark did not record (CPU time before 2.1, say) is listed in
+`Records.unrecorded` so reports say so instead of showing a zero.
 """
 
 from __future__ import annotations
@@ -11,7 +17,17 @@ from typing import Any
 
 from spark_sched.measure.records import Record, Records, attribute_stages, finish_task
 from spark_sched.measure.rest import with_totals
-from spark_sched.measure.schema import METRICS, NS_METRICS, ns_to_ms, task_status, user_tags
+from spark_sched.measure.schema import (
+    METRICS,
+    NS_METRICS,
+    from_native,
+    native,
+    ns_key,
+    ns_to_ms,
+    task_status,
+    user_tags,
+)
+from spark_sched.sparkversions import TASK_ACCUMULABLES_SINCE, log_version, parse
 
 # Task Metrics paths in the event log -> schema names.
 _TASK_PATHS: dict[str, tuple[str, ...]] = {
@@ -42,11 +58,52 @@ _TASK_PATHS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Metrics a Spark before 3.0 kept only among the task's accumulables ("Task Info"), by the names it used.
+_ACCUMULABLE_NAMES: dict[str, tuple[str, ...]] = {
+    "peakExecutionMemory": ("internal.metrics.peakExecutionMemory", "peakExecutionMemory"),
+}
 
-def _dig(data: dict[str, Any] | None, path: tuple[str, ...]) -> Any:
+# sparkMeasure's derived totals and the metrics they add up.
+_DERIVED: dict[str, tuple[str, ...]] = {
+    "shuffleTotalBlocksFetched": ("shuffleLocalBlocksFetched", "shuffleRemoteBlocksFetched"),
+    "shuffleTotalBytesRead": ("shuffleLocalBytesRead", "shuffleRemoteBytesRead"),
+}
+
+
+def _field(metrics: dict[str, Any], path: tuple[str, ...]) -> Any:
+    """The value at `path`, or None when the log has no such field (not the same as 0)."""
+    data: Any = metrics
     for key in path:
-        data = (data or {}).get(key)  # type: ignore[assignment]
-    return data or 0
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def _accumulable(info: dict[str, Any], names: tuple[str, ...]) -> Any:
+    """A task's own update of one of its accumulables (Spark 1.5-2.4 keep peak memory only there), or None."""
+    for acc in info.get("Accumulables") or ():
+        if isinstance(acc, dict) and acc.get("Name") in names:
+            update: Any = acc.get("Update")
+            try:  # a number, or (Spark 1.x) its text
+                return int(update)
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def _raw_metrics(event: dict[str, Any]) -> dict[str, Any]:
+    """Each metric of a task end in Spark's own unit, as the log has it (None where the log has no field)."""
+    metrics, info = event.get("Task Metrics") or {}, event.get("Task Info") or {}
+    if not isinstance(metrics, dict):  # refused, as anything not shaped as Spark writes it
+        raise TypeError(f"'Task Metrics' is {type(metrics).__name__}, not an object")
+    found: dict[str, Any] = {}
+    for name, path in _TASK_PATHS.items():
+        value = _field(metrics, path)
+        if value is None and name in _ACCUMULABLE_NAMES:
+            value = _accumulable(info, _ACCUMULABLE_NAMES[name])
+        found[name] = value
+    return found
 
 
 def _end_reason(reason: dict[str, Any], status: str) -> str:
@@ -61,10 +118,13 @@ def _end_reason(reason: dict[str, Any], status: str) -> str:
     return str(kind)
 
 
-def task_record(event: dict[str, Any]) -> Record:
-    """A SparkListenerTaskEnd as a task record in the schema (times and delays as the REST API derives them)."""
+def task_record(event: dict[str, Any], raw: dict[str, Any] | None = None) -> Record:
+    """A SparkListenerTaskEnd as a task record in the schema (times and delays as the REST API derives them).
+
+    ns metrics are shown in ms and kept in ns beside them (`schema.ns_key`), for sums taken in ns.
+    """
     info = event.get("Task Info", {})
-    metrics = event.get("Task Metrics") or {}
+    raw = _raw_metrics(event) if raw is None else raw
     launched, finished = int(info.get("Launch Time", 0)), int(info.get("Finish Time", 0))
     status = task_status(bool(info.get("Failed")), bool(info.get("Killed")), finished > 0)
     fetch_start = int(info.get("Getting Result Time", 0) or 0)
@@ -85,9 +145,11 @@ def task_record(event: dict[str, Any]) -> Record:
         "status": status,
         "killReason": _end_reason(event.get("Task End Reason") or {}, status),
     }
-    for name, path in _TASK_PATHS.items():
-        value = _dig(metrics, path)
-        record[name] = ns_to_ms(value) if name in NS_METRICS else int(value)
+    for name in _TASK_PATHS:
+        value = int(raw[name] or 0)
+        record[name] = ns_to_ms(value) if name in NS_METRICS else value
+        if name in NS_METRICS:
+            record[ns_key(name)] = value
     with_totals(record)
     busy = record["executorRunTime"] + record["executorDeserializeTime"] + record["resultSerializationTime"]
     record["schedulerDelayTime"] = max(0, record["taskDuration"] - busy - record["gettingResultTime"])
@@ -108,11 +170,18 @@ class RecordsScan:
         self.tasks: list[Record] = []
         self.app_id = ""
         self.start = self.end = 0
+        self.spark_version = ""
+        self.metric_tasks = 0  # task ends that carried metrics
+        self.recorded: set[str] = set()  # metrics some task end had a field for
+        self.groups: set[str] = set()  # metric groups ("Shuffle Read Metrics") some task end had
 
     def event(self, e: dict[str, Any]) -> None:
         handler = getattr(self, "on_" + e.get("Event", "").removeprefix("SparkListener"), None)
         if handler is not None:
             handler(e)
+
+    def on_LogStart(self, e: dict[str, Any]) -> None:
+        self.spark_version = log_version(e) or ""
 
     def on_ApplicationStart(self, e: dict[str, Any]) -> None:
         self.app_id, self.start = e.get("App ID", ""), int(e.get("Timestamp", 0))
@@ -174,17 +243,52 @@ class RecordsScan:
         stage["status"] = "FAILED" if info.get("Failure Reason") else "COMPLETE"
 
     def on_TaskEnd(self, e: dict[str, Any]) -> None:
-        task = task_record(e)
+        raw = _raw_metrics(e)
+        task = task_record(e, raw)
         self.tasks.append(task)
+        self._note_fields(e, raw)
         key = (task["stageId"], task["stageAttemptId"])
         stage, totals = self.stages.get(key), self.stage_ns.get(key)
         if stage is None or totals is None:
             return
         stage["numKilledTasks"] += task["status"] == "KILLED"
         stage["numFailedTasks"] += task["status"] == "FAILED"
-        metrics = e.get("Task Metrics") or {}
+        for name in _TASK_PATHS:
+            totals[name] += native(task, name)
+
+    def _note_fields(self, e: dict[str, Any], raw: dict[str, Any]) -> None:
+        """Which metrics and groups this task end had: what the run's Spark records at all."""
+        metrics = e.get("Task Metrics")
+        if not isinstance(metrics, dict) or not metrics:
+            return
+        self.metric_tasks += 1
+        self.recorded.update(name for name, value in raw.items() if value is not None)
+        self.groups.update(key for key, value in metrics.items() if isinstance(value, dict))
+
+    def unrecorded(self) -> dict[str, str]:
+        """Metrics the run's Spark did not record -> their field name; none when no task carried metrics.
+
+        A field no task end had is not recorded. Spark before 2.0 writes a group ("Shuffle Read
+        Metrics") only for a task that did such I/O, so a group no task had means none of it
+        happened (0 is then right); peak memory, before 3.0 kept among accumulables without its
+        zeros, is recorded from 2.0 on even when no task had it.
+        """
+        if not self.metric_tasks:
+            return {}
+        version = parse(self.spark_version)
+        kept_in_accumulables = version is not None and version.at_least(TASK_ACCUMULABLES_SINCE)
+        missing = {}
         for name, path in _TASK_PATHS.items():
-            totals[name] += int(_dig(metrics, path))
+            if name in self.recorded or (len(path) > 1 and path[0] not in self.groups):
+                continue
+            if name in _ACCUMULABLE_NAMES and kept_in_accumulables:
+                continue
+            missing[name] = path[-1]
+        for total, parts in _DERIVED.items():
+            lacking = [missing[p] for p in parts if p in missing]
+            if lacking:
+                missing[total] = " and ".join(lacking)
+        return missing
 
     def result(self) -> Records:
         """The application's records: jobs, stages with their tasks' totals, tasks with job, tags and pool."""
@@ -197,9 +301,12 @@ class RecordsScan:
             stage.update({"jobId": job["jobId"] if job else -1, "jobTags": job["jobTags"] if job else ()})
             for name in METRICS:
                 if name in _TASK_PATHS:
-                    stage[name] = ns_to_ms(totals[name]) if name in NS_METRICS else totals[name]
+                    stage[name] = from_native(name, totals[name])
+                    if name in NS_METRICS:
+                        stage[ns_key(name)] = totals[name]
             stages.append(with_totals(stage))
         pools = {(s["stageId"], s["attemptId"]): s["pool"] for s in stages}
         tasks = [finish_task(t, owner, pools) for t in self.tasks]
         elapsed = (self.end or max([self.start, *(t["finishTime"] for t in tasks)])) - self.start
-        return Records(jobs, stages, tasks, window_ms=max(0, elapsed), source="eventlog", app_id=self.app_id)
+        return Records(jobs, stages, tasks, window_ms=max(0, elapsed), source="eventlog", app_id=self.app_id,
+                       spark_version=self.spark_version, unrecorded=self.unrecorded())

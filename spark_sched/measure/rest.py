@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from spark_sched.errors import SparkSchedError
 from spark_sched.measure.records import Record, Records, attribute_stages, finish_task
-from spark_sched.measure.schema import METRICS, NS_METRICS, ns_to_ms, user_tags
+from spark_sched.measure.schema import METRICS, NS_METRICS, ns_key, ns_to_ms, user_tags
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -135,6 +135,8 @@ def stage_record(stage: dict[str, Any], owner: Record | None) -> Record:
             continue
         value = stage.get(_STAGE_FIELDS.get(name, name), 0) or 0
         record[name] = ns_to_ms(value) if name in NS_METRICS else int(value)
+        if name in NS_METRICS:
+            record[ns_key(name)] = int(value)
     return with_totals(record)
 
 
@@ -175,6 +177,8 @@ def task_record(task: dict[str, Any], stage_id: int, attempt_id: int) -> Record:
     for name, path in _TASK_PATHS.items():
         value = _dig(metrics, path)
         record[name] = ns_to_ms(value) if name in NS_METRICS else int(value)
+        if name in NS_METRICS:
+            record[ns_key(name)] = int(value)
     return with_totals(record)
 
 

@@ -3,13 +3,16 @@
 sparkMeasure keeps only successful tasks and no end reason; Spark's REST API and
 event log keep every attempt. Both are mapped onto the names below so a report,
 a plot or a reward never cares where a number came from. Times are ms; Spark's
-CPU and shuffle-write times arrive in ns and are floor-divided per record, as
-sparkMeasure does.
+CPU and shuffle-write times arrive in ns: a record shows them floor-divided to ms,
+as sparkMeasure does, and keeps the ns beside them (`ns_key`), so a sum over many
+short tasks is taken in ns and converted once, as Spark's own stage totals are.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 NS_PER_MS = 1_000_000
 
@@ -131,6 +134,24 @@ def user_tags(tags: list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
 def ns_to_ms(value: float | int | None) -> int:
     """Spark's ns figures as sparkMeasure's ms (floor, like sparkMeasure's integer division)."""
     return int(value or 0) // NS_PER_MS
+
+
+def ns_key(name: str) -> str:
+    """Where a record keeps an ns metric's own value beside its ms one ("executorCpuTime" -> "executorCpuTimeNs")."""
+    return f"{name}Ns"
+
+
+def native(record: Mapping[str, Any], name: str) -> int:
+    """A metric in Spark's own unit (ns for NS_METRICS, else as shown): what sums are taken in."""
+    if name in NS_METRICS:
+        raw = record.get(ns_key(name))
+        return int(raw) if raw is not None else int(record.get(name) or 0) * NS_PER_MS
+    return int(record.get(name) or 0)
+
+
+def from_native(name: str, total: int) -> int:
+    """A sum taken in Spark's own unit, shown in the schema's (ms for NS_METRICS): converted once."""
+    return ns_to_ms(total) if name in NS_METRICS else int(total)
 
 
 def task_status(failed: bool, killed: bool, finished: bool) -> str:

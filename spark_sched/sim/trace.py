@@ -34,6 +34,9 @@ What the log does not say, and what stands in for it:
   said so in the notes.
 - Arrivals are as recorded (open loop): a driver that waits on one job before
   submitting the next is not modelled, so a what-if does not move later arrivals.
+- The timer reset. Spark before 3.1 restarts the locality wait at every launch at
+  the level (the legacy reset, a setting only since 3.1): a log that names such a
+  Spark is replayed so, and says so in the notes.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +55,7 @@ from spark_sched.measure.schema import user_tags
 from spark_sched.sim.cluster import GBIT, SimCluster
 from spark_sched.sim.settings import PoolSpec, SimSettings
 from spark_sched.sim.workload import JobSpec, StageSpec, TaskSpec
+from spark_sched.sparkversions import LEGACY_RESET, SparkVersion, has_setting, parse
 from spark_sched.topology import Topology
 
 ALLOWED = "one Spark application's event log (file or eventlog_v2_* directory) with at least one job"
@@ -236,10 +240,11 @@ def load_trace(path: str | Path, topology: Topology | None = None) -> Trace:
             raise TraceError(f"EVENTLOG = '{given}': {refusal}")
     if not scan.jobs:
         raise TraceError(f"EVENTLOG = '{given}' is not valid: it has no jobs; allowed: {ALLOWED}")
-    return _build(given, log.records.app_id, facts, scan, topology)
+    return _build(given, log.records.app_id, facts, scan, topology, parse(log.records.spark_version))
 
 
-def _build(path: Path, app_id: str, facts: LocalityScan, scan: TraceScan, topology: Topology | None) -> Trace:
+def _build(path: Path, app_id: str, facts: LocalityScan, scan: TraceScan, topology: Topology | None,
+           version: SparkVersion | None = None) -> Trace:
     notes: list[str] = []
     conf = dict(facts.conf)
     cluster = _cluster(facts, scan, conf, topology, notes)
@@ -266,8 +271,17 @@ def _build(path: Path, app_id: str, facts: LocalityScan, scan: TraceScan, topolo
         running = [j.job_id for j in recorded if j.status == "RUNNING"]
         notes.append("the log has no application end: the last jobs may be partial"
                      + (f" (jobs without an end, not compared: {running})" if running else ""))
-    settings = _settings(conf, scan, cluster, notes)
+    settings = _as_run(_settings(conf, scan, cluster, notes), version, notes)
     return Trace(path, app_id, cluster, jobs, settings, recorded, conf, notes)
+
+
+def _as_run(settings: SimSettings, version: SparkVersion | None, notes: list[str]) -> SimSettings:
+    """The settings with the timer reset the run's Spark had: a Spark before 3.1 always resets at every launch."""
+    if version is None or has_setting(version, LEGACY_RESET) or settings.waits.reset_on_launch is not None:
+        return settings
+    notes.append(f"Spark {version.short} restarts the locality wait at every launch at the level (what "
+                 f"{LEGACY_RESET}=true does since 3.1): replayed with the legacy reset")
+    return replace(settings, waits=replace(settings.waits, reset_on_launch=True))
 
 
 def _recorded(job_id: int, job: dict[str, Any], arrival: float, start: int, stages: list[StageSpec],

@@ -20,7 +20,7 @@ check-java:
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e ".[dev,connect]"
 	@touch $(STAMP)
 
 demo: check-java $(STAMP)

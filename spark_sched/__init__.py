@@ -4,7 +4,7 @@ The names a user calls, by capability:
 
 | capability | names |
 |---|---|
-| session | `configure`, `load_settings`, `Settings` |
+| session | `configure`, `load_settings`, `Settings`, `connect_server_conf` (a Spark Connect server's conf) |
 | pools | `pool`, `load_pools` |
 | locality | `LocalityWait`, `recommend_locality_wait`, `advise_eventlog` |
 | sampling (KMN) | `any_k_of_n` |
@@ -13,7 +13,7 @@ The names a user calls, by capability:
 | measurement | `measure` (the package, callable: `with spark_sched.measure(spark) as m:`) |
 | local cluster | `local_cluster`, `LocalCluster` |
 | errors | `SparkSchedError`, the base of `SettingsError`, `PoolError`, `SamplingError`, `ClusterError`, |
-| | `JavaMissingError`, `JobError` |
+| | `JavaMissingError`, `JobError`, `ConnectUnsupported` (a function a Spark Connect session cannot run) |
 
 Everything else lives in the capability's own package (`spark_sched.pools`,
 `spark_sched.locality`, ...). Names load on first use (PEP 562), so `import spark_sched`
@@ -29,16 +29,19 @@ if TYPE_CHECKING:
     from spark_sched import composer, measure
     from spark_sched.cluster import LocalCluster, local_cluster
     from spark_sched.config import Settings, load_settings
+    from spark_sched.connect import ConnectUnsupported
     from spark_sched.errors import ClusterError, JavaMissingError, JobError, SettingsError, SparkSchedError
     from spark_sched.locality import LocalityWait, advise_eventlog, recommend_locality_wait
     from spark_sched.pools import PoolError, load_pools, pool
     from spark_sched.priority import HIGH, LOW, ActionJob, PreemptibleJob, PriorityClass, PriorityController
     from spark_sched.sampling import SamplingError, any_k_of_n
-    from spark_sched.session import configure
+    from spark_sched.session import configure, connect_server_conf
 
 # Public name -> the module that defines it (its capability's package, so moves inside a package change nothing).
 _EXPORTS: dict[str, str] = {
     "configure": "spark_sched.session",
+    "connect_server_conf": "spark_sched.session",
+    "ConnectUnsupported": "spark_sched.connect",
     "Settings": "spark_sched.config",
     "load_settings": "spark_sched.config",
     "pool": "spark_sched.pools",
@@ -72,6 +75,7 @@ _PACKAGES: dict[str, str] = {
 __all__ = [
     "ActionJob",
     "ClusterError",
+    "ConnectUnsupported",
     "HIGH",
     "JavaMissingError",
     "JobError",
@@ -90,6 +94,7 @@ __all__ = [
     "any_k_of_n",
     "composer",
     "configure",
+    "connect_server_conf",
     "load_pools",
     "load_settings",
     "local_cluster",

@@ -134,6 +134,9 @@ def _coerce(name: str, value: Any, source: str) -> Any:
 
 def check_master(value: Any, source: str, field: str = "app.master") -> str:
     """A master URL in one of Spark's forms (MASTER_FORMS), else SettingsError naming where it came from."""
+    if isinstance(value, str) and value.startswith("sc://"):
+        raise SettingsError(field, value, f"{', '.join(MASTER_FORMS)} (a Spark Connect URL has no SparkContext for the "
+                            "toolkit's controller and jobs; start the server with `spark-sched connect conf`)", source)
     if not isinstance(value, str) or not _MASTER.fullmatch(value):
         raise SettingsError(field, value, MASTER_FORMS, source)
     return value

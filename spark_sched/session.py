@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from spark_sched.cluster import DAEMON_PROPERTIES, LocalCluster
 from spark_sched.config import Settings, load_settings
+from spark_sched.connect import refuse_on_connect
 from spark_sched.locality import LocalityWait, Recommendation, locality_conf
 from spark_sched.measure.sparkmeasure import spark_conf as measure_conf
 from spark_sched.pools.conf import pool_conf
@@ -148,8 +149,34 @@ def configure(
     `overrides` name Settings fields, e.g. `configure(builder, master="local[2]")`.
     The UI binds to loopback through SPARK_LOCAL_IP, which Spark reads when the JVM starts.
     `locality` takes the settings strings ("auto", "3s", ...) or a LocalityWait / Recommendation
-    object (see `spark_sched.locality`).
+    object (see `spark_sched.locality`). A Spark Connect builder is refused in one line: the
+    scheduler's settings belong to the server (`connect_server_conf`).
     """
+    refuse_on_connect(builder, "configure")
+    conf, resolved = _resolved_conf(settings, overrides)
+    secret_off_command_line(conf, resolved.state_dir)
+    # The UI binds where SPARK_LOCAL_IP says when the JVM starts: loopback, or the shaped testbed's gateway.
+    # Set every time, so a testbed session earlier in the process cannot leave a later JVM's UI on its address.
+    os.environ["SPARK_LOCAL_IP"] = conf["spark.driver.bindAddress"]
+    # Outside spark-submit, Python workers run $PYSPARK_PYTHON (default `python3`), not spark.pyspark.python.
+    os.environ.setdefault("PYSPARK_PYTHON", conf.get("spark.pyspark.python", sys.executable))
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    return builder
+
+
+def connect_server_conf(settings: Settings | None = None, **overrides: Any) -> dict[str, str]:
+    """The Spark conf `configure` would apply, for a Spark Connect server's command line (`--conf k=v`).
+
+    A Connect client cannot set the scheduler's settings (FAIR mode, the pool file,
+    locality waits): they are read when the server's SparkContext starts. Same
+    arguments as `configure`; the pool file is rendered under the settings' state dir.
+    """
+    return _resolved_conf(settings, overrides)[0]
+
+
+def _resolved_conf(settings: Settings | None, overrides: dict[str, Any]) -> tuple[dict[str, str], Settings]:
+    """Settings plus overrides as Spark conf (event log, UI, pools, locality waits), and the settings resolved."""
     base = settings or load_settings()
     waits = overrides.get("locality")
     if isinstance(waits, (LocalityWait, Recommendation)):  # an object, not a settings string: applied below
@@ -157,16 +184,8 @@ def configure(
     resolved = base.replace(**overrides) if overrides else base
     resolved.event_log_path.mkdir(parents=True, exist_ok=True)
     conf = spark_conf(resolved, master_given="master" in overrides)
-    # The UI binds where SPARK_LOCAL_IP says when the JVM starts: loopback, or the shaped testbed's gateway.
-    # Set every time, so a testbed session earlier in the process cannot leave a later JVM's UI on its address.
-    os.environ["SPARK_LOCAL_IP"] = conf["spark.driver.bindAddress"]
-    # Outside spark-submit, Python workers run $PYSPARK_PYTHON (default `python3`), not spark.pyspark.python.
-    os.environ.setdefault("PYSPARK_PYTHON", conf.get("spark.pyspark.python", sys.executable))
     if isinstance(waits, (LocalityWait, Recommendation)):
         conf.update(locality_conf(waits, None))
     if resolved.pools is not None:  # FAIR mode and the rendered XML; the user's own [spark] keys still win
         conf = {**pool_conf(resolved.pools, resolved.state_dir), **conf}
-    secret_off_command_line(conf, resolved.state_dir)
-    for key, value in conf.items():
-        builder = builder.config(key, value)
-    return builder
+    return conf, resolved

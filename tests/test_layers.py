@@ -43,10 +43,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("priority",),
     ("jobscope",),
     ("pools",),
-    ("runtime", "settings_file", "files", "registry", "plots", "procfs"),
+    ("runtime", "settings_file", "files", "registry", "plots", "procfs", "connect"),
     ("tomlread",),
     ("mixes",),  # the composer's mix as data (numpy only), drawn by both the bench's workload and the model
-    ("compat", "errors"),
+    ("compat", "errors", "figures", "sparkversions"),  # figures: null with its reason; sparkversions: a log's Spark
 )
 
 Graph = dict[str, set[str]]

@@ -14,6 +14,7 @@ import click
 from spark_sched.cli.bench import bench
 from spark_sched.cli.cluster import cluster
 from spark_sched.cli.composer import composer
+from spark_sched.cli.connect import connect
 from spark_sched.cli.jobs import demo, submit
 from spark_sched.cli.locality import locality
 from spark_sched.cli.measure import measure
@@ -72,6 +73,7 @@ def cli() -> None:
 cli.add_command(bench)
 cli.add_command(cluster)
 cli.add_command(composer)
+cli.add_command(connect)
 cli.add_command(demo)
 cli.add_command(locality)
 cli.add_command(measure)

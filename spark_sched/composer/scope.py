@@ -42,6 +42,7 @@ from spark_sched.composer.kmn import kmn_function
 from spark_sched.composer.points import Controller, PluginContext
 from spark_sched.composer.profiles import Composition, Compositions, load_compositions
 from spark_sched.composer.state import ComposerState, load_state, save_state, state_path
+from spark_sched.connect import refuse_on_connect
 from spark_sched.jobscope import job_scope, scope_tag
 
 if TYPE_CHECKING:
@@ -307,6 +308,7 @@ def composer(spark: SparkSession, profiles: str | os.PathLike[str] | Composition
     """
     from spark_sched.config import load_settings
 
+    refuse_on_connect(spark, "composer")
     loaded = profiles if isinstance(profiles, Compositions) else load_compositions(profiles)
     directory = Path(state_dir) if state_dir is not None else load_settings().state_dir
     return Composer(spark, loaded, state_path(directory), controller=controller, seed=seed, learn=learn)

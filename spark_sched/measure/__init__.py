@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from spark_sched.connect import refuse_on_connect
 from spark_sched.measure import frames, report, rest
 from spark_sched.measure.records import Records
 from spark_sched.measure.rest import MeasureError
@@ -47,6 +48,7 @@ class Measurement:
     def __init__(
         self, spark: SparkSession, source: str | None = None, settle_timeout_s: float = DEFAULT_SETTLE_TIMEOUT_S
     ) -> None:
+        refuse_on_connect(spark, "measure")
         self.spark = spark
         self.settle_timeout_s = settle_timeout_s
         self.client = rest.RestClient.for_session(spark)
@@ -100,6 +102,7 @@ class Measurement:
         records.source = "+".join(self.sources)
         _sources_seen.update(self.sources)
         records.app_id = self.spark.sparkContext.applicationId
+        records.spark_version = str(self.spark.version)
         self._records = records
         if self.sparkmeasure:
             drain_listeners(self.spark)

@@ -9,6 +9,12 @@ The pool is a SparkContext local property: it holds for the current thread and
 for `pyspark.InheritableThread`s created inside the block (they copy the
 creating thread's properties); a plain `threading.Thread` does not inherit it.
 The previous pool is restored on exit.
+
+On a Spark Connect session (no SparkContext, no thread-local properties) the
+pool is the session conf `spark.scheduler.pool`, which Spark copies into the
+local properties of every job the session runs: it holds for the whole Connect
+session inside the block, not for one thread. The pools are checked against the
+server's allocation file when the client can read it.
 """
 
 from __future__ import annotations
@@ -18,9 +24,10 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
+from spark_sched.connect import active_connect_session, is_connect
 from spark_sched.pools.conf import FILE_KEY, MODE_KEY, POOL_PROPERTY
 from spark_sched.pools.model import DEFAULT_POOL, FAIR, PoolError
 from spark_sched.pools.xml_io import spark_pool_names
@@ -57,16 +64,22 @@ def _names_in(path: str, mtime_ns: int) -> tuple[str, ...]:
 
 def loaded_pools(spark: SparkSession | SparkContext | None = None) -> list[str]:
     """The pools a job may name in this application: its allocation file's pools and `default`."""
-    conf = spark_context(spark).getConf()
-    mode = (conf.get(MODE_KEY) or "FIFO").strip().upper()
+    return _pools_in_conf(spark_context(spark).getConf().get)
+
+
+def _pools_in_conf(get: Any, remote: bool = False) -> list[str]:
+    """The pools the conf `get(key)` names; for a Connect server (`remote`), [] when its file is not readable here."""
+    mode = (get(MODE_KEY) or "FIFO").strip().upper()
     if mode != FAIR:
         raise PoolError(
             f"{MODE_KEY} = {mode!r} is not valid for pools; allowed: FAIR (configure(builder, pools=FILE) sets it)"
         )
-    location = conf.get(FILE_KEY)
+    location = get(FILE_KEY)
     if not location:
         return [DEFAULT_POOL]
     path = _local_path(location)
+    if remote and (path is None or not path.is_file()):
+        return []
     if path is None or not path.is_file():
         raise PoolError(f"{FILE_KEY} = {location!r} is not valid for pools; allowed: a readable local file")
     names = list(_names_in(str(path), os.stat(path).st_mtime_ns))
@@ -80,12 +93,41 @@ def pool(name: str, spark: SparkSession | SparkContext | None = None) -> Iterato
     Raises PoolError when the application did not load a pool of that name, instead
     of letting Spark create it; `spark` defaults to the active SparkContext.
     """
+    session = spark if is_connect(spark) else active_connect_session() if spark is None else None
+    if session is not None and (spark is not None or _no_classic_context()):
+        with _connect_pool(session, name):
+            yield name
+        return
     sc = spark_context(spark)
-    names = loaded_pools(sc)
-    if name not in names:
-        raise PoolError(f"pool = {name!r} is not in the loaded pool configuration; allowed: {', '.join(names)}")
+    _check(name, loaded_pools(sc))
     with local_property(sc, POOL_PROPERTY, name):
         yield name
+
+
+def _check(name: str, names: list[str]) -> None:
+    if names and name not in names:
+        raise PoolError(f"pool = {name!r} is not in the loaded pool configuration; allowed: {', '.join(names)}")
+
+
+def _no_classic_context() -> bool:
+    from pyspark import SparkContext
+
+    return SparkContext._active_spark_context is None
+
+
+@contextmanager
+def _connect_pool(session: Any, name: str) -> Iterator[None]:
+    """The Connect session's `spark.scheduler.pool` conf inside the block, the previous value (or none) after it."""
+    _check(name, _pools_in_conf(lambda key: session.conf.get(key, None), remote=True))
+    previous = session.conf.get(POOL_PROPERTY, None)
+    session.conf.set(POOL_PROPERTY, name)
+    try:
+        yield
+    finally:
+        if previous is None:
+            session.conf.unset(POOL_PROPERTY)
+        else:
+            session.conf.set(POOL_PROPERTY, previous)
 
 
 @contextmanager

@@ -31,6 +31,7 @@ from typing import Any
 
 from pyspark import RDD, StorageLevel
 
+from spark_sched.connect import refuse_on_connect
 from spark_sched.jobscope import job_scope
 from spark_sched.sampling.blocks import Block, BlockSource
 from spark_sched.sampling.cached import CachedBlocks
@@ -150,8 +151,11 @@ def any_k_of_n(
     extra = check_extra(extra)
     policy = resolve_extra_tasks(extra_tasks)
     per_class = check_min_per_class(min_per_class)
+    for given in (source, spark):  # a Connect DataFrame has no RDD; a Connect session no SparkContext
+        refuse_on_connect(given, "any_k_of_n")
     src = as_source(source)
     spark = _session(spark)
+    refuse_on_connect(spark, "any_k_of_n")
     started = time.monotonic()
     blocks = src.blocks()
     check_k(k, len(blocks))

@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from spark_sched.connect import refuse_on_connect
 from spark_sched.errors import SettingsError
 from spark_sched.priority.classes import DEFAULT_CLASSES, HIGH, PriorityClass
 from spark_sched.priority.jobs.cooperative import SignalServer
@@ -81,6 +82,7 @@ class PriorityController:
         trigger: str = "tasks",
         cores: int | None = None,
     ) -> None:
+        refuse_on_connect(spark, "PriorityController")
         self.spark = spark
         self.policy = policy(policy_name) if isinstance(policy_name, str) else policy_name
         self.classes = tuple(classes)

@@ -8,7 +8,7 @@ The names a user calls, by capability:
 | pools | `pool`, `load_pools` |
 | locality | `LocalityWait`, `recommend_locality_wait`, `advise_eventlog` |
 | sampling (KMN) | `any_k_of_n` |
-| priority | `HIGH`, `LOW`, `PriorityClass`, `PriorityController`, `PreemptibleJob`, `ActionJob` |
+| priority | `HIGH`, `LOW`, `PriorityClass`, `PriorityController`, `PreemptibleJob`, `ActionJob`, `RemoteController` |
 | composer | `composer` (the package, callable: `spark_sched.composer(spark, profiles=...)`) |
 | measurement | `measure` (the package, callable: `with spark_sched.measure(spark) as m:`) |
 | local cluster | `local_cluster`, `LocalCluster` |
@@ -33,7 +33,15 @@ if TYPE_CHECKING:
     from spark_sched.errors import ClusterError, JavaMissingError, JobError, SettingsError, SparkSchedError
     from spark_sched.locality import LocalityWait, advise_eventlog, recommend_locality_wait
     from spark_sched.pools import PoolError, load_pools, pool
-    from spark_sched.priority import HIGH, LOW, ActionJob, PreemptibleJob, PriorityClass, PriorityController
+    from spark_sched.priority import (
+        HIGH,
+        LOW,
+        ActionJob,
+        PreemptibleJob,
+        PriorityClass,
+        PriorityController,
+        RemoteController,
+    )
     from spark_sched.sampling import SamplingError, any_k_of_n
     from spark_sched.session import configure, connect_server_conf
 
@@ -58,6 +66,7 @@ _EXPORTS: dict[str, str] = {
     "PriorityController": "spark_sched.priority",
     "PreemptibleJob": "spark_sched.priority",
     "ActionJob": "spark_sched.priority",
+    "RemoteController": "spark_sched.priority",
     "LocalCluster": "spark_sched.cluster",
     "local_cluster": "spark_sched.cluster",
     "SparkSchedError": "spark_sched.errors",
@@ -86,6 +95,7 @@ __all__ = [
     "PreemptibleJob",
     "PriorityClass",
     "PriorityController",
+    "RemoteController",
     "SamplingError",
     "Settings",
     "SettingsError",

@@ -61,7 +61,10 @@ SUPPORT: tuple[Support, ...] = (
     Support("any_k_of_n", "works", "refuses",
             "needs RDDs and their block locations; run it in a classic application (or beside the server)"),
     Support("PriorityController", "works", "refuses",
-            "reads the scheduler's pools inside the driver JVM; run the controller in a classic application"),
+            "reads the scheduler's pools inside the driver JVM; on Connect use `RemoteController`"),
+    Support("RemoteController", "works", "works",
+            "reads the server's REST API (pools' running and waiting tasks), interrupts its own session's LOW "
+            "jobs by tag and reruns them once HIGH has nothing waiting"),
     Support("PreemptibleJob / ActionJob", "works", "refuses",
             "submitted through a PriorityController, which needs a classic session", via="PriorityController"),
     Support("composer", "works", "refuses",

@@ -132,6 +132,39 @@ def _preemptible(server: ConnectServer, session: Any, work: Path) -> Any:
     return spark_sched.PriorityController(session).submit(job)
 
 
+def _sleep_query(session: Any, tasks: int, ms: int) -> Any:
+    """`tasks` tasks that each sleep `ms` in the JVM (Java's Thread.sleep through SQL's reflect): interruptible."""
+    return session.range(0, tasks, 1, tasks).selectExpr(
+        f"reflect('java.lang.Thread', 'sleep', cast({ms} as bigint)) as slept").collect()
+
+
+def _remote_controller(server: ConnectServer, session: Any, work: Path) -> Any:
+    """LOW holds both slots; HIGH arrives; the controller interrupts LOW, HIGH runs, LOW reruns and completes."""
+    from spark_sched.priority import HIGH, LOW
+
+    high_session, low_session = client(server), client(server)
+    try:
+        with spark_sched.RemoteController(low_session, f"http://127.0.0.1:{server.ui_port}", "requeue") as ctl:
+            low = ctl.submit("connect-batch", lambda s: len(_sleep_query(s, 2, 8_000)))
+            wait_until(lambda: _pool_running(server, LOW.pool) == 2, "LOW holding both slots")
+            with spark_sched.pool(HIGH.pool, high_session):
+                high_session.addTag("connect-high")
+                assert len(_sleep_query(high_session, 2, 100)) == 2
+            high_done = server.rest("jobs")  # HIGH finished here: the LOW job's rerun cannot have finished yet
+            assert low.done.wait(120), "the LOW job neither finished nor failed"
+        assert low.error is None and low.result == 2 and low.preemptions >= 1
+        low_jobs = [j for j in high_done if any(t.endswith("connect-batch") for t in j.get("jobTags", []))]
+        assert any(j["status"] == "FAILED" for j in low_jobs) and not any(j["status"] == "SUCCEEDED" for j in low_jobs)
+        return low
+    finally:
+        high_session.stop()
+        low_session.stop()
+
+
+def _pool_running(server: ConnectServer, pool: str) -> int:
+    return sum(s["numActiveTasks"] for s in server.rest("stages?status=active") if s["schedulingPool"] == pool)
+
+
 def _composer(server: ConnectServer, session: Any, work: Path) -> Any:
     return spark_sched.composer(session, state_dir=work)
 
@@ -165,6 +198,7 @@ EXERCISES: dict[str, Callable[[ConnectServer, Any, Path], Any]] = {
     "advise_eventlog": _advise,
     "any_k_of_n": _any_k_of_n,
     "PriorityController": _controller,
+    "RemoteController": _remote_controller,
     "PreemptibleJob / ActionJob": _preemptible,
     "composer": _composer,
     "measure": _measure,

@@ -14,6 +14,7 @@ from spark_sched.priority.jobs.preemptible import ActionJob, LowJob, PartitionSt
 from spark_sched.priority.policy.guards import GUARDS, CountGuard, NoGuard, ShareGuard, guard
 from spark_sched.priority.policy.policies import POLICIES, policy
 from spark_sched.priority.runtime.controller import PriorityController
+from spark_sched.priority.runtime.remote import RemoteController
 from spark_sched.priority.runtime.stats import ControllerStats, HighRun
 from spark_sched.priority.settings import PrioritySettings
 from spark_sched.priority.streaming import LatencyListener, StreamWatch, percentile
@@ -37,6 +38,7 @@ __all__ = [
     "PriorityClass",
     "PriorityController",
     "PrioritySettings",
+    "RemoteController",
     "ShareGuard",
     "SignalHandle",
     "SignalServer",

@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 import zstandard
+from cli_run import run_cli, strict_json
 
 CORPUS = Path(__file__).resolve().parent / "data" / "eventlogs"
 EXPECTED_SUFFIX = ".expected.json"
@@ -156,25 +157,6 @@ def expected_of(log: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def _run(*args: str) -> str:
-    from click.testing import CliRunner
-
-    from spark_sched.cli.main import cli
-
-    result = CliRunner().invoke(cli, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"{args}: {result.exception!r}") from result.exception
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def _strict(text: str) -> Any:
-    def refuse(constant: str) -> Any:
-        raise ValueError(f"not JSON: {constant}")
-
-    return json.loads(text, parse_constant=refuse)
-
-
 def _in_ms(field: str, total: int) -> int:
     return total // 1_000_000 if field in NS_FIELDS else total
 
@@ -193,7 +175,7 @@ def test_expected_file_is_what_the_log_holds(log: Path) -> None:
 @pytest.mark.parametrize("log", PARAMS)
 def test_report_counts_and_totals_are_sparks_own(log: Path, tmp_path: Path) -> None:
     expected = expected_of(log)
-    document = _strict(_run("report", str(log), "--json", "--csv", str(tmp_path)))
+    document = strict_json(run_cli("report", str(log), "--json", "--csv", str(tmp_path)))
     agg = document["aggregate"]
     assert document["sparkVersion"] == expected["spark_version"]
     assert agg["numStages"] == expected["stage_attempts"]
@@ -231,12 +213,12 @@ def test_stage_totals_equal_the_totals_spark_wrote(log: Path) -> None:
 @pytest.mark.parametrize("log", PARAMS)
 def test_locality_is_strict_json_and_names_only_that_sparks_settings(log: Path) -> None:
     version = expected_of(log)["spark_version"]
-    advice = _strict(_run("locality", "advise", str(log), "--json"))
+    advice = strict_json(run_cli("locality", "advise", str(log), "--json"))
     assert advice["spark_version"] == version
     assert (RESET in advice["spark_conf"]) <= _has_reset(version)
-    assert _strict(_run("locality", "report", str(log), "--json"))["application"]["tasks"] == sum(
+    assert strict_json(run_cli("locality", "report", str(log), "--json"))["application"]["tasks"] == sum(
         expected_of(log)["tasks"].values())
-    assert "Traceback" not in _run("locality", "advise", str(log))
+    assert "Traceback" not in run_cli("locality", "advise", str(log))
 
 
 def main(paths: list[str]) -> None:

@@ -7,7 +7,6 @@ Spark-free: the logs are small ones built in the shapes Spark 1.x-4.x write them
 from __future__ import annotations
 
 import csv
-import json
 import math
 import re
 from pathlib import Path
@@ -15,12 +14,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from cli_run import run_cli, strict_json
 from eventlog_shapes import APP_START, CPU_NS, Shape, Task, app_events, default_tasks, stage_totals, write_log
 
 from spark_sched import sparkversions
 from spark_sched.cli.jsonout import json_text
-from spark_sched.cli.main import cli
 from spark_sched.locality.advise import Advice
 from spark_sched.measure import accumulables, eventlog
 from spark_sched.measure.frames import aggregate
@@ -41,23 +39,6 @@ WITH_RESET = {"3.1", "4.0"}
 
 def _log(tmp_path: Path, name: str, **kwargs: Any) -> Path:
     return write_log(tmp_path / name / "app-1", app_events(SHAPES[name], **kwargs))
-
-
-def _run(*args: str) -> str:
-    result = CliRunner().invoke(cli, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"{args}: {result.exception!r}") from result.exception
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def _refuse(constant: str) -> Any:
-    raise ValueError(f"not JSON: {constant}")
-
-
-def strict_json(text: str) -> Any:
-    """Parse as a strict parser does: NaN, Infinity and -Infinity are errors."""
-    return json.loads(text, parse_constant=_refuse)
 
 
 # ---- the version ------------------------------------------------------------------------------------------------
@@ -84,13 +65,13 @@ def test_the_reset_setting_exists_from_3_1_only() -> None:
 
 
 def test_report_names_the_version(tmp_path: Path) -> None:
-    text = _run("report", str(_log(tmp_path, "2.1")))
+    text = run_cli("report", str(_log(tmp_path, "2.1")))
     assert "Spark version: 2.1.0-SNAPSHOT" in text
-    document = strict_json(_run("report", str(_log(tmp_path, "2.1")), "--json"))
+    document = strict_json(run_cli("report", str(_log(tmp_path, "2.1")), "--json"))
     assert document["sparkVersion"] == "2.1.0-SNAPSHOT"
-    unknown = strict_json(_run("report", str(_log(tmp_path, "1.2")), "--json"))
+    unknown = strict_json(run_cli("report", str(_log(tmp_path, "1.2")), "--json"))
     assert unknown["sparkVersion"] is None and "SparkListenerLogStart" in unknown["sparkVersion_reason"]
-    assert "Spark version: not available (the log has no SparkListenerLogStart" in _run("report", str(_log(tmp_path,
+    assert "Spark version: not available (the log has no SparkListenerLogStart" in run_cli("report", str(_log(tmp_path,
                                                                                                        "1.2")))
 
 
@@ -100,8 +81,8 @@ def test_report_names_the_version(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", sorted(SHAPES))
 def test_advice_names_only_settings_of_the_runs_spark(name: str, tmp_path: Path) -> None:
     log = _log(tmp_path, name)
-    advice = strict_json(_run("locality", "advise", str(log), "--json"))
-    text = _run("locality", "advise", str(log))
+    advice = strict_json(run_cli("locality", "advise", str(log), "--json"))
+    text = run_cli("locality", "advise", str(log))
     conf_lines = [line for line in text.splitlines() if not line.startswith("#")]
     assert advice["mode"] == "cost" and advice["spark_conf"]["spark.locality.wait.node"] != "0ms"
     if name in WITH_RESET:
@@ -111,26 +92,26 @@ def test_advice_names_only_settings_of_the_runs_spark(name: str, tmp_path: Path)
         assert LEGACY_RESET not in advice["spark_conf"] and not any(LEGACY_RESET in line for line in conf_lines)
         assert "restarts the locality wait at every task launched at the level" in advice["version_note"]
         assert f"# note: {advice['version_note']}" in text
-    recommended = strict_json(_run("locality", "recommend", "--from-eventlog", str(log), "--json"))
+    recommended = strict_json(run_cli("locality", "recommend", "--from-eventlog", str(log), "--json"))
     assert (LEGACY_RESET in recommended["spark_conf"]) == (name in WITH_RESET)
 
 
 def test_old_spark_says_what_it_does_instead(tmp_path: Path) -> None:
-    note = strict_json(_run("locality", "advise", str(_log(tmp_path, "2.1")), "--json"))["version_note"]
+    note = strict_json(run_cli("locality", "advise", str(_log(tmp_path, "2.1")), "--json"))["version_note"]
     assert note.startswith(f"Spark 2.1 has no {LEGACY_RESET} (it came in Spark 3.1)")
-    unknown = strict_json(_run("locality", "advise", str(_log(tmp_path, "1.2")), "--json"))["version_note"]
+    unknown = strict_json(run_cli("locality", "advise", str(_log(tmp_path, "1.2")), "--json"))["version_note"]
     assert "does not name its Spark" in unknown and f"on Spark 3.1 or later also set {LEGACY_RESET}=true" in unknown
 
 
 @pytest.mark.parametrize("name", ["1.4", "2.1", "3.0"])
 def test_report_does_not_blame_a_setting_old_spark_lacks(name: str, tmp_path: Path) -> None:
-    text = _run("report", str(_log(tmp_path, name)))
+    text = run_cli("report", str(_log(tmp_path, name)))
     assert "legacyResetOnTaskLaunch=false" not in text
     assert f"Note: Spark {name} has no {LEGACY_RESET} (it came in Spark 3.1)" in text
 
 
 def test_report_keeps_its_note_for_spark_3_1_and_later(tmp_path: Path) -> None:
-    assert "kept Spark's default timer reset (legacyResetOnTaskLaunch=false)" in _run("report", str(_log(tmp_path,
+    assert "kept Spark's default timer reset (legacyResetOnTaskLaunch=false)" in run_cli("report", str(_log(tmp_path,
                                                                                                         "4.0")))
 
 
@@ -148,14 +129,14 @@ def test_the_model_replays_old_spark_with_its_own_timer_reset(tmp_path: Path) ->
 
 def test_a_metric_old_spark_did_not_record_is_not_available(tmp_path: Path) -> None:
     log = _log(tmp_path, "2.0")
-    text = _run("report", str(log))
+    text = run_cli("report", str(log))
     assert ("executorCpuTime => not available (Spark 2.0 does not record Executor CPU Time; Spark records it since "
             "2.1)") in text
-    document = strict_json(_run("report", str(log), "--json"))["aggregate"]
+    document = strict_json(run_cli("report", str(log), "--json"))["aggregate"]
     assert document["executorCpuTime"] is None and document["executorCpuTime_reason"].startswith("Spark 2.0 does")
     assert document["shuffleRemoteBytesReadToDisk"] is None, "Remote Bytes Read To Disk came in 2.3"
     assert document["executorRunTime"] == sum(t.run_ms for t in default_tasks())
-    _run("report", str(log), "--csv", str(tmp_path / "csv"))
+    run_cli("report", str(log), "--csv", str(tmp_path / "csv"))
     with (tmp_path / "csv" / "tasks.csv").open() as f:
         assert {row["executorCpuTime"] for row in csv.DictReader(f)} == {""}
 
@@ -180,11 +161,11 @@ def test_spark_1_groups_written_only_for_io_that_happened(tmp_path: Path) -> Non
 
 def test_slots_are_inferred_from_what_ran_at_once(tmp_path: Path) -> None:
     log = _log(tmp_path, "1.2")  # 8 tasks launched together on two hosts, no executor events
-    advice = strict_json(_run("locality", "advise", str(log), "--json"))
+    advice = strict_json(run_cli("locality", "advise", str(log), "--json"))
     assert advice["slots"] == 8 and advice["slots_inferred"] is True
-    assert "S=8 slots (inferred: the most tasks running at once)" in _run("locality", "advise", str(log))
-    assert "S=8 slots (inferred" in _run("report", str(log))
-    counted = strict_json(_run("locality", "advise", str(_log(tmp_path, "2.1")), "--json"))
+    assert "S=8 slots (inferred: the most tasks running at once)" in run_cli("locality", "advise", str(log))
+    assert "S=8 slots (inferred" in run_cli("report", str(log))
+    counted = strict_json(run_cli("locality", "advise", str(_log(tmp_path, "2.1")), "--json"))
     assert counted["slots"] == 4 and counted["slots_inferred"] is False  # two executors of 2 cores
 
 
@@ -192,7 +173,7 @@ def test_inferred_slots_count_overlap_not_tasks(tmp_path: Path) -> None:
     """Tasks one after another on one slot: 1 slot, however many tasks."""
     tasks = [Task(i, "host1", "NODE_LOCAL", APP_START + 100 + 500 * i, 400) for i in range(6)]
     log = _log(tmp_path, "1.2", tasks=tasks)
-    assert strict_json(_run("locality", "advise", str(log), "--json"))["slots"] == 1
+    assert strict_json(run_cli("locality", "advise", str(log), "--json"))["slots"] == 1
 
 
 # ---- strict JSON, and no "nan" in text ---------------------------------------------------------------------------
@@ -231,16 +212,16 @@ def test_every_json_output_is_strict_and_text_has_no_nan(shape: str, case: str, 
     log = write_log(tmp_path / "app-1", CASES[case](SHAPES[shape]))
     for name, argv in COMMANDS.items():
         args = [a.replace("{log}", str(log)) for a in argv]
-        document = strict_json(_run(*args))
+        document = strict_json(run_cli(*args))
         assert document, name
-        text = _run(*[a for a in args if a != "--json"])
+        text = run_cli(*[a for a in args if a != "--json"])
         assert not re.search(r"\bnan\b", text, re.IGNORECASE), (name, text)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_a_missing_advice_figure_is_null_with_its_reason(case: str, tmp_path: Path) -> None:
     log = write_log(tmp_path / "app-1", CASES[case](SHAPES["4.0"]))
-    advice = strict_json(_run("locality", "advise", str(log), "--json"))
+    advice = strict_json(run_cli("locality", "advise", str(log), "--json"))
     for key in Advice.__dataclass_fields__:
         if key in advice and advice[key] is None:
             assert advice[f"{key}_reason"], key
@@ -257,10 +238,10 @@ def test_a_missing_advice_figure_is_null_with_its_reason(case: str, tmp_path: Pa
 
 def test_locality_report_without_preferences_is_null_with_a_reason(tmp_path: Path) -> None:
     log = write_log(tmp_path / "app-1", app_events(SHAPES["4.0"], stages=_cached_without_preferences(), cached=True))
-    levels = strict_json(_run("locality", "report", str(log), "--json"))
+    levels = strict_json(run_cli("locality", "report", str(log), "--json"))
     stage = next(row for row in levels["stages"] if row["stageId"] == 1)
     assert stage["local_fraction"] is None and "NO_PREF" in stage["local_fraction_reason"]
-    assert "(-: no task had a locality preference" in _run("locality", "report", str(log))
+    assert "(-: no task had a locality preference" in run_cli("locality", "report", str(log))
 
 
 def test_the_json_writer_is_strict() -> None:
@@ -275,7 +256,7 @@ def test_csv_leaves_times_the_log_lacks_empty(tmp_path: Path) -> None:
     events = app_events(SHAPES["4.0"], ended=False)  # the job never ended: no completion time
     log = write_log(tmp_path / "app-1.inprogress", events)
     out = tmp_path / "csv"
-    _run("report", str(log), "--csv", str(out))
+    run_cli("report", str(log), "--csv", str(out))
     with (out / "jobs.csv").open() as f:
         job = next(csv.DictReader(f))
     assert job["submissionTime"] == str(APP_START + 50)
@@ -290,7 +271,7 @@ def test_csv_leaves_times_the_log_lacks_empty(tmp_path: Path) -> None:
 def test_csv_leaves_a_stage_without_completion_empty(tmp_path: Path) -> None:
     events = [e for e in app_events(SHAPES["4.0"]) if e["Event"] != "SparkListenerStageCompleted"]
     out = tmp_path / "csv"
-    _run("report", str(write_log(tmp_path / "app-1", events)), "--csv", str(out))
+    run_cli("report", str(write_log(tmp_path / "app-1", events)), "--csv", str(out))
     with (out / "stages.csv").open() as f:
         stage = next(csv.DictReader(f))
     assert stage["submissionTime"] == str(APP_START + 60)
@@ -306,7 +287,7 @@ def test_ns_metrics_are_summed_in_ns_and_converted_once(tmp_path: Path) -> None:
     cpu_ns = sum(CPU_NS + i for i in range(11))
     assert aggregate(records)["executorCpuTime"] == cpu_ns // 1_000_000 == 4  # floored per task it was 0
     assert records.stages[0]["executorCpuTime"] == 4 and records.stages[0]["executorCpuTimeNs"] == cpu_ns
-    assert strict_json(_run("report", str(_log(tmp_path, "4.0", tasks=tasks)), "--json"))["aggregate"][
+    assert strict_json(run_cli("report", str(_log(tmp_path, "4.0", tasks=tasks)), "--json"))["aggregate"][
         "executorCpuTime"] == 4
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -146,7 +147,13 @@ def _remote_controller(server: ConnectServer, session: Any, work: Path) -> Any:
     try:
         with spark_sched.RemoteController(low_session, f"http://127.0.0.1:{server.ui_port}", "requeue") as ctl:
             low = ctl.submit("connect-batch", lambda s: len(_sleep_query(s, 2, 8_000)))
-            wait_until(lambda: _pool_running(server, LOW.pool) == 2, "LOW holding both slots")
+            deadline = time.monotonic() + 60
+            while not (low.done.is_set() or _pool_running(server, LOW.pool) >= 1):
+                assert time.monotonic() < deadline, (
+                    f"the LOW job never ran: active stages {server.rest('stages?status=active')}; last jobs "
+                    f"{[(j['jobId'], j['status'], j.get('jobTags')) for j in server.rest('jobs')[:5]]}")
+                time.sleep(0.02)  # polling a condition (LOW's tasks running), with a deadline
+            assert not low.done.is_set(), f"the LOW job ended before HIGH came: {low.error!r}"
             with spark_sched.pool(HIGH.pool, high_session):
                 high_session.addTag("connect-high")
                 assert len(_sleep_query(high_session, 2, 100)) == 2

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.console import Console
@@ -16,17 +14,6 @@ from spark_sched.sim.scenarios import ScenarioReport, get, scenarios
 from spark_sched.sim.scenarios.pages import cell, fill_pages
 
 DEFAULT_OUT = Path("sim-out")
-
-
-def strict(value: Any) -> Any:
-    """The report with every non-finite number as null, so the JSON is strict."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): strict(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [strict(v) for v in value]
-    return value
 
 
 def tables(report: ScenarioReport, seconds: float) -> list[Table]:
@@ -73,7 +60,7 @@ def run(scenario: str, hosts: int, seed: int, quick: bool, out_dir: Path, as_jso
     started = time.perf_counter()
     report = chosen.run(hosts, seed, quick, out_dir)
     seconds = time.perf_counter() - started
-    document = strict({**report.to_json(), "quick": quick, "wall_s": seconds})
+    document = {**report.to_json(), "quick": quick, "wall_s": seconds}  # written strict by jsonout
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{report.scenario}.json"
     path.write_text(json_text(document, indent=2) + "\n")

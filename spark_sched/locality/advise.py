@@ -26,11 +26,11 @@ from typing import Any
 import numpy as np
 
 from spark_sched.figures import cell, json_figure, missing, text_figure
-from spark_sched.locality.check import NO_PREFERENCE, achieved_vs_predicted, wait_level
+from spark_sched.locality.check import achieved_vs_predicted, wait_level
 from spark_sched.locality.cost import SLACK, WAIT_STEP_S, application_seconds, cost_aware_wait
 from spark_sched.locality.history import AppLog, load_app, slots_text
 from spark_sched.locality.recommend import _check_target
-from spark_sched.locality.stages import StageRun, app_stage_runs
+from spark_sched.locality.stages import NO_LOCAL_SHARE, StageRun, app_stage_runs
 from spark_sched.locality.waits import LocalityWait
 from spark_sched.sparkversions import UNKNOWN_REASON, SparkVersion, settings_for, timer_reset_note
 
@@ -77,9 +77,9 @@ class Advice:
 
     def reasons(self) -> dict[str, str]:
         """Why each figure that can be missing is missing here."""
-        seconds = NO_STAGES if not self.stages else NO_MISS
-        local = NO_STAGES if not self.stages else NO_PREFERENCE
-        return {"miss_seconds": NO_MISS if self.stages else NO_STAGES, "predicted_locality": NO_STAGES,
+        seconds = NO_MISS if self.stages else NO_STAGES
+        local = NO_LOCAL_SHARE if self.stages else NO_STAGES
+        return {"miss_seconds": seconds, "predicted_locality": NO_STAGES,
                 "run_predicted_locality": NO_STAGES, "run_locality": local, "predicted_seconds": seconds,
                 "run_predicted_seconds": seconds, "predicted_change": seconds}
 
@@ -204,7 +204,7 @@ def advice_text(advice: Advice) -> list[str]:
                      f"{cell(stage.miss_seconds, '.3f', 7)} {cell(check['achieved'], '.3f', 9)} "
                      f"{check['predicted']:>9.3f}")
     if any(check["achieved"] is None for check in advice.checks):
-        lines.append(f"# (-: {NO_PREFERENCE})")
+        lines.append(f"# (-: {NO_LOCAL_SHARE})")
     if advice.note:
         lines.append(f"# note: {advice.note}")
     if advice.version_note:

@@ -19,8 +19,6 @@ from spark_sched.locality.stages import NO_LOCAL_SHARE, StageRun, app_stage_runs
 from spark_sched.locality.waits import LocalityError
 from spark_sched.sparkversions import timer_reset_note
 
-NO_PREFERENCE = NO_LOCAL_SHARE
-
 if TYPE_CHECKING:
     from spark_sched.measure.eventlog import EventLog
 
@@ -38,8 +36,8 @@ def achieved_vs_predicted(app: AppLog, runs: list[StageRun] | None = None) -> li
     for run in runs:
         predicted = run.predicted(wait, app.slots, app.hosts, app.replication)
         rows.append({"stageId": run.stage_id, "tasks": run.tasks, "wait_s": wait, "predicted": predicted,
-                     **json_figure("achieved", run.local_fraction, NO_PREFERENCE),
-                     **json_figure("gap", run.local_fraction - predicted, NO_PREFERENCE)})
+                     **json_figure("achieved", run.local_fraction, NO_LOCAL_SHARE),
+                     **json_figure("gap", run.local_fraction - predicted, NO_LOCAL_SHARE)})
     return rows
 
 
@@ -55,7 +53,7 @@ def check_text(app: AppLog, rows: list[dict[str, Any]]) -> list[str]:
         lines.append(f"{row['stageId']:>6} {row['tasks']:>6} {row['wait_s'] * 1000:>6.0f}ms {row['predicted']:>9.3f} "
                      f"{cell(row['achieved'], '.3f', 9)} {cell(row['gap'], '+.3f', 7)}")
     if any(row["achieved"] is None for row in rows):
-        lines.append(f"(-: {NO_PREFERENCE})")
+        lines.append(f"(-: {NO_LOCAL_SHARE})")
     if any(row["wait_s"] > 0 for row in rows):
         lines += reset_lines(app)
     return lines

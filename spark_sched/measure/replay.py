@@ -19,11 +19,8 @@ from spark_sched.measure.records import Record, Records, attribute_stages, finis
 from spark_sched.measure.rest import with_totals
 from spark_sched.measure.schema import (
     METRICS,
-    NS_METRICS,
-    from_native,
     native,
-    ns_key,
-    ns_to_ms,
+    put_metric,
     task_status,
     user_tags,
 )
@@ -146,10 +143,7 @@ def task_record(event: dict[str, Any], raw: dict[str, Any] | None = None) -> Rec
         "killReason": _end_reason(event.get("Task End Reason") or {}, status),
     }
     for name in _TASK_PATHS:
-        value = int(raw[name] or 0)
-        record[name] = ns_to_ms(value) if name in NS_METRICS else value
-        if name in NS_METRICS:
-            record[ns_key(name)] = value
+        put_metric(record, name, raw[name])
     with_totals(record)
     busy = record["executorRunTime"] + record["executorDeserializeTime"] + record["resultSerializationTime"]
     record["schedulerDelayTime"] = max(0, record["taskDuration"] - busy - record["gettingResultTime"])
@@ -301,9 +295,7 @@ class RecordsScan:
             stage.update({"jobId": job["jobId"] if job else -1, "jobTags": job["jobTags"] if job else ()})
             for name in METRICS:
                 if name in _TASK_PATHS:
-                    stage[name] = from_native(name, totals[name])
-                    if name in NS_METRICS:
-                        stage[ns_key(name)] = totals[name]
+                    put_metric(stage, name, totals[name])
             stages.append(with_totals(stage))
         pools = {(s["stageId"], s["attemptId"]): s["pool"] for s in stages}
         tasks = [finish_task(t, owner, pools) for t in self.tasks]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from spark_sched.errors import SparkSchedError
 from spark_sched.measure.records import Record, Records, attribute_stages, finish_task
-from spark_sched.measure.schema import METRICS, NS_METRICS, ns_key, ns_to_ms, user_tags
+from spark_sched.measure.schema import METRICS, put_metric, user_tags
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -133,10 +133,7 @@ def stage_record(stage: dict[str, Any], owner: Record | None) -> Record:
     for name in METRICS:
         if name in ("shuffleTotalBlocksFetched",):
             continue
-        value = stage.get(_STAGE_FIELDS.get(name, name), 0) or 0
-        record[name] = ns_to_ms(value) if name in NS_METRICS else int(value)
-        if name in NS_METRICS:
-            record[ns_key(name)] = int(value)
+        put_metric(record, name, stage.get(_STAGE_FIELDS.get(name, name), 0))
     return with_totals(record)
 
 
@@ -175,10 +172,7 @@ def task_record(task: dict[str, Any], stage_id: int, attempt_id: int) -> Record:
     }
     metrics = task.get("taskMetrics") or {}
     for name, path in _TASK_PATHS.items():
-        value = _dig(metrics, path)
-        record[name] = ns_to_ms(value) if name in NS_METRICS else int(value)
-        if name in NS_METRICS:
-            record[ns_key(name)] = int(value)
+        put_metric(record, name, _dig(metrics, path))
     return with_totals(record)
 
 

@@ -141,6 +141,14 @@ def ns_key(name: str) -> str:
     return f"{name}Ns"
 
 
+def put_metric(record: dict[str, Any], name: str, value: Any) -> None:
+    """Store a metric read in Spark's own unit: ms for NS_METRICS (their ns kept beside, `ns_key`), else as is."""
+    value = int(value or 0)
+    record[name] = from_native(name, value)
+    if name in NS_METRICS:
+        record[ns_key(name)] = value
+
+
 def native(record: Mapping[str, Any], name: str) -> int:
     """A metric in Spark's own unit (ns for NS_METRICS, else as shown): what sums are taken in."""
     if name in NS_METRICS:

@@ -93,8 +93,8 @@ def pool(name: str, spark: SparkSession | SparkContext | None = None) -> Iterato
     Raises PoolError when the application did not load a pool of that name, instead
     of letting Spark create it; `spark` defaults to the active SparkContext.
     """
-    session = spark if is_connect(spark) else active_connect_session() if spark is None else None
-    if session is not None and (spark is not None or _no_classic_context()):
+    session = _connect_session(spark)
+    if session is not None:
         with _connect_pool(session, name):
             yield name
         return
@@ -109,10 +109,15 @@ def _check(name: str, names: list[str]) -> None:
         raise PoolError(f"pool = {name!r} is not in the loaded pool configuration; allowed: {', '.join(names)}")
 
 
-def _no_classic_context() -> bool:
+def _connect_session(spark: Any) -> Any:
+    """The Connect session the pool is for: the one given, or with none given and no classic context, the active one."""
+    if is_connect(spark):
+        return spark
     from pyspark import SparkContext
 
-    return SparkContext._active_spark_context is None
+    if spark is None and SparkContext._active_spark_context is None:
+        return active_connect_session()
+    return None
 
 
 @contextmanager

@@ -155,7 +155,6 @@ def any_k_of_n(
         refuse_on_connect(given, "any_k_of_n")
     src = as_source(source)
     spark = _session(spark)
-    refuse_on_connect(spark, "any_k_of_n")
     started = time.monotonic()
     blocks = src.blocks()
     check_k(k, len(blocks))

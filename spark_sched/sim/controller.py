@@ -187,7 +187,7 @@ class PriorityHook:
         """The job's running attempts not already told to stop, by the partition id the policies see."""
         out = {}
         for ts in run.tasksets:
-            for index, rt in sim.running.get(ts, {}).items():
+            for index, rt in ts.attempts.items():
                 if rt not in self._stopping:
                     out[ts.stage_id * PARTITION_STRIDE + index] = rt
         return out

@@ -13,20 +13,24 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable
 
-from spark_sched.sim.events import EventQueue, Timer
+from spark_sched.sim.events import EventQueue
 
 
 class Link:
-    """One shared link: its flows' virtual finish points and the timer of the next finish."""
+    """One shared link: its flows' virtual finish points; `finish_gen` numbers the one next-finish event that counts.
 
-    __slots__ = ("bps", "events", "virtual", "updated", "flows", "next_timer", "name", "bytes_carried")
+    Each start or end moves the next finish: the event scheduled before it is not
+    taken out of the queue, it finds a newer generation when it runs and does nothing.
+    """
+
+    __slots__ = ("bps", "events", "virtual", "updated", "flows", "finish_gen", "name", "bytes_carried")
 
     def __init__(self, name: str, bps: float, events: EventQueue) -> None:
         self.name, self.bps, self.events = name, bps, events
         self.virtual = 0.0  # bytes served to each flow since the link was created
         self.updated = 0.0
         self.flows: list[tuple[float, int, Callable[[], None]]] = []
-        self.next_timer: Timer | None = None
+        self.finish_gen = 0
         self.bytes_carried = 0.0
 
     def _advance(self) -> None:
@@ -36,13 +40,11 @@ class Link:
         self.updated = now
 
     def _reschedule(self) -> None:
-        if self.next_timer is not None:
-            self.next_timer.cancel()
-            self.next_timer = None
+        self.finish_gen += 1
         if self.flows:
             left = max(0.0, self.flows[0][0] - self.virtual)
             when = self.events.now + left * len(self.flows) / self.bps
-            self.next_timer = self.events.at(when, self._finish, cancellable=True)
+            self.events.at(when, self._finish, self.finish_gen)
 
     def start(self, size: float, seq: int, done: Callable[[], None]) -> None:
         """Start a flow of `size` bytes; `done()` is called when its last byte arrives."""
@@ -51,7 +53,9 @@ class Link:
         heapq.heappush(self.flows, (self.virtual + size, seq, done))
         self._reschedule()
 
-    def _finish(self) -> None:
+    def _finish(self, gen: int) -> None:
+        if gen != self.finish_gen:  # a later start or end moved the next finish
+            return
         self._advance()
         finished = [heapq.heappop(self.flows)[2]]  # the flow this timer was set for: due, whatever the rounding
         while self.flows and self.flows[0][0] <= self.virtual * (1 + 1e-12) + 1e-9:

@@ -15,11 +15,12 @@ from __future__ import annotations
 import gc
 import math
 import random
+from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from spark_sched.sim.cluster import SimCluster
-from spark_sched.sim.events import EventQueue, Timer
+from spark_sched.sim.events import EventQueue
 from spark_sched.sim.network import Network
 from spark_sched.sim.order import SchedulingOrder
 from spark_sched.sim.results import LEVEL_NAMES, JobOutcome, SimResult, TaskOutcome
@@ -61,13 +62,18 @@ class JobRun:
 
 
 class RunningTask:
-    """A launched task: where, since when, at which level; its pending timer, so a kill can stop it."""
+    """A launched task: where, since when, at which level; `killed` once told to stop, so its own end is void.
 
-    __slots__ = ("ts", "index", "host", "launch", "locality", "timer", "over")
+    A flag rather than a cancellable timer: the running task is the one object its end
+    event needs, and on 1,000 hosts thousands of them wait in the queue at once, so each
+    object fewer per task is memory the processor does not fetch again when the task ends.
+    """
+
+    __slots__ = ("ts", "index", "host", "launch", "locality", "killed", "over")
 
     def __init__(self, ts: TaskSet, index: int, host: str, launch: float, locality: int) -> None:
         self.ts, self.index, self.host, self.launch, self.locality = ts, index, host, launch, locality
-        self.timer: Timer | None = None
+        self.killed = False
         self.over = False
 
 
@@ -85,7 +91,6 @@ class Simulation:
         self.free_hosts: dict[str, None] = dict.fromkeys(cluster.hosts)
         self.rng = random.Random(seed)
         self.jobs: list[JobRun] = []
-        self.running: dict[TaskSet, dict[int, RunningTask]] = {}
         self.record_tasks = record_tasks
         self.task_outcomes: list[TaskOutcome] = []
         self.hooks = list(hooks)
@@ -97,6 +102,7 @@ class Simulation:
         self._offer_list: list[str] | None = None
         self._legacy = self.settings.reset_on_launch
         self._rack_of: Callable[[str], str] | None = cluster.rack if self.settings.rack_levels else None
+        self._task_done = self._task_succeeded  # bound once: a bound method made per task is one more object
 
     # ---- jobs in -------------------------------------------------------------------------------------------
     def submit(self, job: JobSpec) -> JobRun:
@@ -123,8 +129,9 @@ class Simulation:
                      self.settings.waits, self._rack_of, self.free.__contains__)
         if stage.needed is not None:
             ts.needed = min(ts.needed, stage.needed)
+        index = self._host_index
+        ts.host_order = sorted((index[h], h) for h in ts.for_host if h in index)
         run.tasksets.append(ts)
-        self.running[ts] = {}
         ts.pool = self.order.pool_of(ts)
         self._take_offers(ts)
         if not ts.needed:
@@ -213,12 +220,13 @@ class Simulation:
         allowed = max_level if max_level == NO_PREF else min(ts.allowed_level(now), max_level)
         candidates = self._local_candidates(ts, allowed)
         if candidates is not None:  # only hosts holding pending input can take a task at this level
+            table = ts.for_exec if allowed == PROCESS_LOCAL else ts.for_host
             open_offers = self._open_offers() if max_level == ANY else 0
             launched_hosts = 0
             for h in candidates:
                 if not ts.pending:
                     break
-                if free[h] <= 0:
+                if free[h] <= 0 or h not in table:  # its tasks launched on hosts met earlier in this pass
                     continue
                 index, locality, _ = ts.offer(h, max_level, now, self._legacy)
                 if index >= 0:
@@ -247,8 +255,9 @@ class Simulation:
         table = ts.for_exec if allowed == PROCESS_LOCAL else ts.for_host
         if self._single is not None:
             return [self._single] if self._single in table else []
-        free, index, start, size = self.free, self._host_index, self._rotation, len(self._host_index)
-        return sorted((h for h in table if free.get(h, 0) > 0), key=lambda h: (index[h] - start) % size)
+        free, order = self.free, ts.host_order  # the task set's hosts by their place in the cluster's list
+        first = bisect_left(order, (self._rotation, ""))
+        return [h for _, h in order[first:] + order[:first] if h in table and free[h] > 0]
 
     def _arm_tick(self) -> None:
         """Keep the revive timer running while some task set waits with slots free (Spark's periodic revive)."""
@@ -279,7 +288,7 @@ class Simulation:
         self._take_slot(host)
         task = ts.tasks[index]
         rt = RunningTask(ts, index, host, now, locality)
-        self.running[ts][index] = rt
+        ts.attempts[index] = rt
         ts.pool.running += 1  # type: ignore[attr-defined]
         if not ts.pending:
             self._stop_offers(ts)
@@ -289,7 +298,7 @@ class Simulation:
         remote = task.read_bytes if locality not in (PROCESS_LOCAL, NODE_LOCAL) and task.preferred else 0.0
         shuffle = self._cross_rack_shuffle(run, task, host, ts.stage_id)
         if remote <= 0 and shuffle <= 0:
-            rt.timer = self.events.at(now + task.compute_s, self._task_end, rt, True, cancellable=True)
+            self.events.at(now + task.compute_s, self._task_done, rt)
             return
         self._fetch(rt, task, remote, shuffle)
 
@@ -309,8 +318,7 @@ class Simulation:
         """Shuffle bytes across racks, then input from a host holding it, then compute."""
         def computed() -> None:
             if not rt.over:
-                rt.timer = self.events.at(self.events.now + task.compute_s, self._task_end, rt, True,
-                                          cancellable=True)
+                self.events.at(self.events.now + task.compute_s, self._task_done, rt)
 
         def read_input() -> None:
             if not rt.over:
@@ -321,16 +329,17 @@ class Simulation:
         else:
             read_input()
 
+    def _task_succeeded(self, rt: RunningTask) -> None:
+        """A task's own end (the one-argument form keeps its queue entry to one tuple)."""
+        if not rt.killed:
+            self._task_end(rt, True)
+
     def _task_end(self, rt: RunningTask, succeeded: bool) -> None:
-        if rt.over:
+        if rt.over or (succeeded and rt.killed):
             return
         rt.over = True
         ts, now = rt.ts, self.events.now
-        still = self.running.get(ts)
-        if still is not None:
-            still.pop(rt.index, None)
-            if ts.zombie and not still:
-                del self.running[ts]
+        ts.attempts.pop(rt.index, None)
         self._give_slot(rt.host)
         self.busy += now - rt.launch
         ts.pool.running -= 1  # type: ignore[attr-defined]
@@ -339,9 +348,10 @@ class Simulation:
         run: JobRun = ts.job  # type: ignore[assignment]
         if succeeded:
             run.outcome.localities[rt.locality] += 1
-            racks = run.output_racks.setdefault(ts.stage_id, {})
-            rack = self.cluster.rack(rt.host)
-            racks[rack] = racks.get(rack, 0) + 1
+            if ts.stage_id in run.children:  # a later stage reads this output: where it is counts
+                racks = run.output_racks.setdefault(ts.stage_id, {})
+                rack = self.cluster.rack(rt.host)
+                racks[rack] = racks.get(rack, 0) + 1
         else:
             run.outcome.killed += 1
         if self.record_tasks:
@@ -354,12 +364,8 @@ class Simulation:
     def _stage_done(self, ts: TaskSet) -> None:
         ts.zombie = True
         self._stop_offers(ts)
-        for rt in list(self.running.get(ts, {}).values()):  # done with `needed` of its tasks: kill the others
-            if rt.timer is not None:
-                rt.timer.cancel()
-            self.events.at(self.events.now + self.settings.kill_s, self._task_end, rt, False)
-        if not self.running.get(ts):
-            self.running.pop(ts, None)
+        for rt in list(ts.attempts.values()):  # done with `needed` of its tasks: kill the others
+            self.kill_task(rt)
         run: JobRun = ts.job  # type: ignore[assignment]
         run.stages_left -= 1
         for child in run.children.get(ts.stage_id, []):
@@ -392,10 +398,8 @@ class Simulation:
                 continue
             ts.zombie = True
             self._stop_offers(ts)
-            for rt in list(self.running.get(ts, {}).values()):
-                if rt.timer is not None:
-                    rt.timer.cancel()
-                self.events.at(self.events.now + self.settings.kill_s, self._task_end, rt, False)
+            for rt in list(ts.attempts.values()):
+                self.kill_task(rt)
         self._end_job(run, "CANCELLED")
         return finished
 
@@ -408,10 +412,9 @@ class Simulation:
 
     def kill_task(self, rt: RunningTask) -> None:
         """Kill one attempt (TaskSetManager.killTaskAttempt): its slot frees `kill_s` later, its task pends again."""
-        if rt.over:
+        if rt.over or rt.killed:
             return
-        if rt.timer is not None:
-            rt.timer.cancel()
+        rt.killed = True
         self.events.at(self.events.now + self.settings.kill_s, self._task_end, rt, False)
 
     def at(self, time: float, action: Callable[[], None]) -> None:

@@ -2,7 +2,11 @@
 
 Pending tasks sit in lists per executor (cached input), per host, per rack, with
 no preference, and all together; each list is popped from its end, so the lowest
-index goes first, and launched tasks are skipped when met (Spark's lazy removal).
+index goes first. Spark leaves a launched task in its other hosts' lists and skips
+it when met; the model takes it out of them at launch instead, which launches the
+same tasks in the same order, but keeps a host in a table only while it has a task
+to give: on 1,000 hosts a job's 10 tasks name 30 hosts, and offers to hosts whose
+tasks all ran elsewhere would otherwise cost more per task than on 10 hosts.
 Delay scheduling follows TaskSetManager.getAllowedLocalityLevel: the task set
 stays at its current level until that level has no task left or its wait runs
 out, and the wait restarts either on every local launch (legacy reset) or when
@@ -29,15 +33,23 @@ def _pop(pending: list[int] | None, launched: bytearray) -> int:
     return -1
 
 
-def _pop_keyed(table: dict[str, list[int]], key: str, launched: bytearray) -> int:
-    """`_pop` from one host's (executor's, rack's) list; a list left empty leaves the table, as in Spark."""
+def _peek_keyed(table: dict[str, list[int]], key: str) -> int:
+    """The lowest-index task in one host's (executor's, rack's) list, -1 when none: launched ones are gone."""
+    pending = table.get(key)
+    return pending[-1] if pending else -1
+
+
+def _drop_keyed(table: dict[str, list[int]], key: str, index: int) -> None:
+    """Take a launched task out of one key's list; a list left empty leaves the table, as in Spark."""
     pending = table.get(key)
     if pending is None:
-        return -1
-    index = _pop(pending, launched)
+        return
+    if pending[-1] == index:
+        pending.pop()
+    elif index in pending:
+        pending.remove(index)
     if not pending:
         del table[key]
-    return index
 
 
 class TaskSet:
@@ -45,7 +57,8 @@ class TaskSet:
 
     __slots__ = ("job", "stage_id", "attempt", "tasks", "launched", "done", "for_exec", "for_host", "for_rack",
                  "no_pref", "all", "left", "pending", "running", "levels", "waits", "level_index", "last_reset",
-                 "no_rejects_since_reset", "name", "zombie", "finished", "rack_of", "needed", "pool", "in_order")
+                 "no_rejects_since_reset", "name", "zombie", "finished", "rack_of", "needed", "pool", "in_order",
+                 "attempts", "host_order")
 
     def __init__(self, job: object, stage_id: int, attempt: int, tasks: list[TaskSpec], indices: list[int],
                  now: float, waits: LocalityWait, rack_of: Callable[[str], str] | None,
@@ -65,6 +78,8 @@ class TaskSet:
         self.pool: object = None  # the scheduling order's pool, set when the task set is submitted
         self.in_order = False  # whether it takes offers (has tasks to launch)
         self.pending = self.running = self.finished = 0
+        self.attempts: dict[int, object] = {}  # running attempts by task index (the simulation's RunningTask)
+        self.host_order: list[tuple[int, str]] = []  # (place in the cluster's host list, host) of its hosts, sorted
         self.zombie = False
         for index in sorted(indices, reverse=True):
             self.add(index)
@@ -139,11 +154,11 @@ class TaskSet:
 
     def _dequeue(self, host: str, max_level: int) -> tuple[int, int]:
         launched = self.launched
-        index = _pop_keyed(self.for_exec, host, launched)
+        index = _peek_keyed(self.for_exec, host)
         if index >= 0:
             return index, PROCESS_LOCAL
         if max_level >= NODE_LOCAL:
-            index = _pop_keyed(self.for_host, host, launched)
+            index = _peek_keyed(self.for_host, host)
             if index >= 0:
                 return index, NODE_LOCAL
         if max_level >= NO_PREF:
@@ -151,7 +166,7 @@ class TaskSet:
             if index >= 0:
                 return index, PROCESS_LOCAL  # Spark reports a task with no preference as PROCESS_LOCAL
         if max_level >= RACK_LOCAL and self.rack_of is not None:
-            index = _pop_keyed(self.for_rack, self.rack_of(host), launched)
+            index = _peek_keyed(self.for_rack, self.rack_of(host))
             if index >= 0:
                 return index, RACK_LOCAL
         if max_level >= ANY:
@@ -182,6 +197,12 @@ class TaskSet:
         self.pending -= 1
         self.running += 1
         if task.preferred:
+            for host in task.preferred:
+                if task.cached:
+                    _drop_keyed(self.for_exec, host, index)
+                _drop_keyed(self.for_host, host, index)
+                if self.rack_of is not None:
+                    _drop_keyed(self.for_rack, self.rack_of(host), index)
             self.left[0] -= task.cached
             self.left[1] -= 1
             self.left[3] -= self.rack_of is not None

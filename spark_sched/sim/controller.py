@@ -48,7 +48,7 @@ from spark_sched.priority.classes import DEFAULT_CLASSES, PriorityClass
 from spark_sched.priority.policy.guards import Candidate, Guard, Held, guard
 from spark_sched.priority.policy.policies import ClusterView, Demand, LowRunning, Policy, Victim, policy
 from spark_sched.sim.settings import PoolSpec
-from spark_sched.sim.simulator import JobRun, RunningTask, Simulation
+from spark_sched.sim.simulator import JobRun, RunningTask, Simulation, live
 from spark_sched.sim.workload import JobSpec, StageSpec
 
 HIGH_KINDS = ("stream",)
@@ -187,9 +187,9 @@ class PriorityHook:
         """The job's running attempts not already told to stop, by the partition id the policies see."""
         out = {}
         for ts in run.tasksets:
-            for index, rt in ts.attempts.items():
+            for rt in live(ts):
                 if rt not in self._stopping:
-                    out[ts.stage_id * PARTITION_STRIDE + index] = rt
+                    out[ts.stage_id * PARTITION_STRIDE + rt.index] = rt
         return out
 
     def _view(self, sim: Simulation) -> list[LowRunning]:

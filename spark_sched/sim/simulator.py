@@ -131,6 +131,7 @@ class Simulation:
             ts.needed = min(ts.needed, stage.needed)
         index = self._host_index
         ts.host_order = sorted((index[h], h) for h in ts.for_host if h in index)
+        ts.feeds = stage.stage_id in run.children
         run.tasksets.append(ts)
         ts.pool = self.order.pool_of(ts)
         self._take_offers(ts)
@@ -288,7 +289,7 @@ class Simulation:
         self._take_slot(host)
         task = ts.tasks[index]
         rt = RunningTask(ts, index, host, now, locality)
-        ts.attempts[index] = rt
+        ts.attempts.append(rt)
         ts.pool.running += 1  # type: ignore[attr-defined]
         if not ts.pending:
             self._stop_offers(ts)
@@ -339,22 +340,21 @@ class Simulation:
             return
         rt.over = True
         ts, now = rt.ts, self.events.now
-        ts.attempts.pop(rt.index, None)
         self._give_slot(rt.host)
         self.busy += now - rt.launch
         ts.pool.running -= 1  # type: ignore[attr-defined]
         ts.task_ended(rt.index, succeeded)
         self._take_offers(ts)
-        run: JobRun = ts.job  # type: ignore[assignment]
         if succeeded:
-            run.outcome.localities[rt.locality] += 1
-            if ts.stage_id in run.children:  # a later stage reads this output: where it is counts
-                racks = run.output_racks.setdefault(ts.stage_id, {})
+            ts.localities[rt.locality] += 1
+            if ts.feeds:  # a later stage reads this output: where it is counts
+                racks = ts.job.output_racks.setdefault(ts.stage_id, {})  # type: ignore[attr-defined]
                 rack = self.cluster.rack(rt.host)
                 racks[rack] = racks.get(rack, 0) + 1
         else:
-            run.outcome.killed += 1
+            ts.job.outcome.killed += 1  # type: ignore[attr-defined]
         if self.record_tasks:
+            run: JobRun = ts.job  # type: ignore[assignment]
             self.task_outcomes.append(TaskOutcome(run.job_id, ts.stage_id, rt.index, rt.host,
                                                   LEVEL_NAMES[rt.locality], rt.launch, now, not succeeded))
         if succeeded and ts.complete and not ts.zombie:
@@ -364,7 +364,7 @@ class Simulation:
     def _stage_done(self, ts: TaskSet) -> None:
         ts.zombie = True
         self._stop_offers(ts)
-        for rt in list(ts.attempts.values()):  # done with `needed` of its tasks: kill the others
+        for rt in live(ts):  # done with `needed` of its tasks: kill the others
             self.kill_task(rt)
         run: JobRun = ts.job  # type: ignore[assignment]
         run.stages_left -= 1
@@ -380,10 +380,15 @@ class Simulation:
     def _end_job(self, run: JobRun, status: str) -> None:
         run.outcome.status = status
         run.outcome.finish = self.events.now
+        fold_localities(run)
         for hook in self.hooks:
             hook.job_ended(self, run)
         # An ended job needs only its outcome: a run of 100,000 jobs must not keep every task set it had,
         # or each full garbage collection walks them all again and the cost per task grows with the run.
+        # Its task sets' attempt lists go too: each attempt points back at its task set, a cycle that only
+        # the collector could free, and the run is tuned to collect seldom (see `run`).
+        for ts in run.tasksets:
+            ts.attempts = []
         run.tasksets, run.output_racks, run.children = [], {}, {}
 
     # ---- cancellation --------------------------------------------------------------------------------------
@@ -398,7 +403,7 @@ class Simulation:
                 continue
             ts.zombie = True
             self._stop_offers(ts)
-            for rt in list(ts.attempts.values()):
+            for rt in live(ts):
                 self.kill_task(rt)
         self._end_job(run, "CANCELLED")
         return finished
@@ -439,8 +444,26 @@ class Simulation:
         finally:
             gc.set_threshold(*thresholds)
             gc.unfreeze()
+        for run in self.jobs:
+            if run.active:  # stopped at `until`: its counts so far
+                fold_localities(run)
         return SimResult([r.outcome for r in self.jobs], self.task_outcomes, self.events.now, self.events.processed,
                          self.busy, self.net.cross_rack_bytes())
+
+
+def live(ts: TaskSet) -> list[RunningTask]:
+    """The task set's attempts still running (ended ones stay in its list: taking them out costs at every end)."""
+    return [rt for rt in ts.attempts if not rt.over]  # type: ignore[attr-defined]
+
+
+def fold_localities(run: JobRun) -> None:
+    """Add the job's task sets' locality counts to its outcome (kept per task set while it runs: the task set is
+    in hand when a task ends, the job's outcome is one more object to fetch)."""
+    for ts in run.tasksets:
+        counts = run.outcome.localities
+        for level, n in enumerate(ts.localities):
+            counts[level] += n
+        ts.localities = [0, 0, 0, 0, 0]
 
 
 def simulate(cluster: SimCluster, jobs: Iterable[JobSpec], settings: SimSettings | None = None, seed: int = 0,

@@ -58,7 +58,7 @@ class TaskSet:
     __slots__ = ("job", "stage_id", "attempt", "tasks", "launched", "done", "for_exec", "for_host", "for_rack",
                  "no_pref", "all", "left", "pending", "running", "levels", "waits", "level_index", "last_reset",
                  "no_rejects_since_reset", "name", "zombie", "finished", "rack_of", "needed", "pool", "in_order",
-                 "attempts", "host_order")
+                 "attempts", "host_order", "localities", "feeds")
 
     def __init__(self, job: object, stage_id: int, attempt: int, tasks: list[TaskSpec], indices: list[int],
                  now: float, waits: LocalityWait, rack_of: Callable[[str], str] | None,
@@ -78,7 +78,9 @@ class TaskSet:
         self.pool: object = None  # the scheduling order's pool, set when the task set is submitted
         self.in_order = False  # whether it takes offers (has tasks to launch)
         self.pending = self.running = self.finished = 0
-        self.attempts: dict[int, object] = {}  # running attempts by task index (the simulation's RunningTask)
+        self.attempts: list[object] = []  # the simulation's RunningTasks, ended ones included (see `live`)
+        self.localities = [0, 0, 0, 0, 0]  # succeeded tasks by level, folded into the job's outcome at its end
+        self.feeds = False  # whether a later stage of the job reads this one's output
         self.host_order: list[tuple[int, str]] = []  # (place in the cluster's host list, host) of its hosts, sorted
         self.zombie = False
         for index in sorted(indices, reverse=True):

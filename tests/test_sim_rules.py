@@ -165,3 +165,30 @@ def test_pools_come_from_a_toolkit_pool_file_with_the_hierarchy_flattened(tmp_pa
     assert settings.mode == "FAIR"
     assert by_name["alice"].weight == by_name["bob"].weight == by_name["adhoc"].weight
     assert by_name["adhoc"].min_share == 2
+
+
+def test_a_task_launched_on_one_of_its_hosts_leaves_the_others_and_each_host_gets_the_lowest_index_it_holds() -> None:
+    # Spark pops each host's list from its end (lowest index first); a task that ran elsewhere is not offered again
+    cluster = SimCluster(("a", "b", "c"), 1)
+    job = JobSpec(0, 0.0, [StageSpec(0, [TaskSpec(1.0, 0.0, ("a", "b")), TaskSpec(1.0, 0.0, ("b", "c")),
+                                         TaskSpec(1.0, 0.0, ("a", "c"))])])
+    sim = Simulation(cluster, waits(node=10.0), record_tasks=True)
+    sim.submit(job)
+    sim.run(until=0.5)
+    ts = sim.jobs[0].tasksets[0]
+    assert ts.pending == 0 and ts.for_host == {}  # every host's list emptied as its tasks launched anywhere
+    tasks = sim.run().tasks
+    assert sorted(t.index for t in tasks) == [0, 1, 2] and all(t.locality == "NODE_LOCAL" for t in tasks)
+    hosts = {t.index: t.host for t in tasks}
+    assert hosts[0] in ("a", "b") and hosts[1] in ("b", "c") and hosts[2] in ("a", "c")
+    assert len(set(hosts.values())) == 3
+
+
+def test_the_scale_workload_simulated_several_times_reports_its_fastest_and_slowest_run() -> None:
+    from spark_sched.sim.synthetic import measure
+
+    once, thrice = measure(20, 2_000, times=1), measure(20, 2_000, times=3)
+    assert thrice["simulations"] == 3 and thrice["us_per_task"] <= thrice["us_per_task_slowest"]
+    assert thrice["cpu_s"] >= thrice["simulate_cpu_s"] > 0
+    for key in ("jobs", "events", "jobs_finished", "locality", "mean_job_s"):  # same seed: the same simulation
+        assert thrice[key] == once[key]

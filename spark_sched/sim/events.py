@@ -30,6 +30,15 @@ class EventQueue:
         self._seq += 1
         heapq.heappush(self._heap, (time if time > self.now else self.now, self._seq, action, *args))
 
+    def reserve(self) -> int:
+        """A place in the order of ties for an action to be queued later with `at_reserved`."""
+        self._seq += 1
+        return self._seq
+
+    def at_reserved(self, time: float, seq: int, action: Callable[..., None], *args: Any) -> None:
+        """`at`, with the place among ties reserved earlier: it runs as if it had been queued then."""
+        heapq.heappush(self._heap, (time if time > self.now else self.now, seq, action, *args))
+
     def run(self, until: float = float("inf")) -> None:
         """Process events in order until none is left or the next is after `until`."""
         heap, pop = self._heap, heapq.heappop

@@ -58,7 +58,7 @@ class TaskSet:
     __slots__ = ("job", "stage_id", "attempt", "tasks", "launched", "done", "for_exec", "for_host", "for_rack",
                  "no_pref", "all", "left", "pending", "running", "levels", "waits", "level_index", "last_reset",
                  "no_rejects_since_reset", "name", "zombie", "finished", "rack_of", "needed", "pool", "in_order",
-                 "attempts", "host_order", "localities", "feeds")
+                 "attempts", "host_order", "host_rank", "localities", "feeds")
 
     def __init__(self, job: object, stage_id: int, attempt: int, tasks: list[TaskSpec], indices: list[int],
                  now: float, waits: LocalityWait, rack_of: Callable[[str], str] | None,
@@ -81,7 +81,8 @@ class TaskSet:
         self.attempts: list[object] = []  # the simulation's RunningTasks, ended ones included (see `live`)
         self.localities = [0, 0, 0, 0, 0]  # succeeded tasks by level, folded into the job's outcome at its end
         self.feeds = False  # whether a later stage of the job reads this one's output
-        self.host_order: list[tuple[int, str]] = []  # (place in the cluster's host list, host) of its hosts, sorted
+        self.host_order: list[str] = []  # its hosts by their place in the cluster's host list (`host_rank`)
+        self.host_rank: list[int] = []
         self.zombie = False
         for index in sorted(indices, reverse=True):
             self.add(index)
@@ -110,6 +111,11 @@ class TaskSet:
             self.no_pref.append(index)
             self.left[2] += 1
         self.all.append(index)
+
+    def release_pending(self) -> None:
+        """Drop the pending-task lists and tables (nothing to launch now; `add` fills them again)."""
+        self.for_exec, self.for_host, self.for_rack = {}, {}, {}
+        self.no_pref, self.all, self.host_order, self.host_rank = [], [], [], []
 
     def _valid_levels(self, alive: Callable[[str], bool]) -> list[int]:
         levels = []

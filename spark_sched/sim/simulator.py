@@ -373,8 +373,7 @@ class Simulation:
 
     def _task_succeeded(self, rt: RunningTask) -> None:
         """A task's own end (the one-argument form keeps its queue entry to one tuple)."""
-        if not rt.killed:
-            self._task_end(rt, True)
+        self._task_end(rt, True)
 
     def _task_end(self, rt: RunningTask, succeeded: bool) -> None:
         if rt.over or (succeeded and rt.killed):
@@ -474,8 +473,8 @@ class Simulation:
         The workload's objects (a million task specs at scale) never form garbage cycles: they
         are moved out of the collector's reach while the events run (`gc.freeze`), or every full
         collection would walk them all again; and the young generation is collected every 50,000
-        allocations instead of 700, since the events allocate (timers, heap entries) much and
-        cycle little.
+        allocations instead of 700, since the events allocate (queue entries, running tasks) much
+        and cycle little.
         """
         if not self._started:
             self._started = True
@@ -503,8 +502,8 @@ def live(ts: TaskSet) -> list[RunningTask]:
 def fold_localities(run: JobRun) -> None:
     """Add the job's task sets' locality counts to its outcome (kept per task set while it runs: the task set is
     in hand when a task ends, the job's outcome is one more object to fetch)."""
+    counts = run.outcome.localities
     for ts in run.tasksets:
-        counts = run.outcome.localities
         for level, n in enumerate(ts.localities):
             counts[level] += n
         ts.localities = [0, 0, 0, 0, 0]

@@ -82,16 +82,16 @@ def measure(hosts: int, tasks: int, seed: int = 1, times: int = 1) -> dict[str, 
         done = time.process_time()
         build_s.append(built - start)
         simulate_s.append(done - built)
-    times_s = result.job_times()
+    job_times = result.job_times()
     fastest = min(simulate_s)
     return {
         "hosts": hosts, "jobs": len(work), "tasks": tasks, "events": result.events, "simulations": times,
         "cpu_s": build_s[simulate_s.index(fastest)] + fastest, "simulate_cpu_s": fastest,
         "us_per_task": fastest / tasks * 1e6, "us_per_task_slowest": max(simulate_s) / tasks * 1e6,
         "peak_rss_mb": peak_rss_mb(),
-        "simulated_s": result.end_time, "jobs_finished": len(times_s),
+        "simulated_s": result.end_time, "jobs_finished": len(job_times),
         "locality": result.locality_fraction(),
-        "mean_job_s": float(times_s.mean()) if len(times_s) else float("nan"),
+        "mean_job_s": float(job_times.mean()) if len(job_times) else float("nan"),
     }
 
 

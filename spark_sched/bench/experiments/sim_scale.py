@@ -6,9 +6,7 @@ default 3 s locality wait) in a fresh Python process, so its CPU time and peak
 memory are its own: one core, as Python runs one. Variants `hosts_N` simulate
 100,000 tasks (20,000 with --quick) on N hosts x 8 slots, N = 10 .. 1,000, for
 the curve of CPU microseconds per simulated task; each run simulates its workload
-3 times and keeps the fastest (`timeit`'s rule, see synthetic.py: a neighbour's
-use of the shared last-level cache slows the 1,000-host state, which does not fit
-a core's own cache, and not the 10-host one), with the slowest beside it.
+3 times and keeps the fastest, with the slowest beside it (synthetic.py says why).
 `full_1000` simulates 1,000,000 tasks in about 100,000 jobs on 1,000 hosts x 8
 slots (200,000 with --quick), once.
 
@@ -88,10 +86,10 @@ def plot_curve(variants: dict[str, dict[str, float]], path: Path) -> Path:
     """CPU microseconds per simulated task against the host count (log x)."""
     rows = sorted((v for k, v in variants.items() if k != "full_1000"), key=lambda v: v["hosts"])
     with figure(path, figsize=(6, 3.6)) as (_, ax):
-        hosts = [v["hosts"] for v in rows]
-        ax.plot(hosts, [v["us_per_task"] for v in rows], "o-", label="fastest of each run's 3 (median over runs)")
+        hosts, each = [v["hosts"] for v in rows], f"each run's {CURVE_SIMULATIONS}"
+        ax.plot(hosts, [v["us_per_task"] for v in rows], "o-", label=f"fastest of {each} (median over runs)")
         if all("us_per_task_slowest" in v for v in rows):
-            ax.plot(hosts, [v["us_per_task_slowest"] for v in rows], "x--", label="slowest of each run's 3")
+            ax.plot(hosts, [v["us_per_task_slowest"] for v in rows], "x--", label=f"slowest of {each}")
         ax.set_xscale("log")
         ax.set_ylim(bottom=0)
         ax.set_xlabel("hosts (8 slots each)")
